@@ -1,0 +1,142 @@
+"""The `xray` command: train | evaluate | data-check | report | demo.
+
+Every problem a user can fix ends as one message on stderr and exit code 2, never a traceback.
+Also runs as `python -m xray_utils.cli ...`, which is how torchrun launches it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import BACKBONES, DATASETS, MODES, OPTIMIZERS, SCHEDULERS, VAL_SPLITS, RunConfig, default_project_dir
+from .errors import XrayError
+
+# (flag, RunConfig field, argparse kwargs): flags left out keep the config file's or the default value.
+TRAIN_FLAGS = [
+    ("--dataset", "dataset", dict(choices=DATASETS)),
+    ("--data-dir", "data_dir", dict(metavar="PATH", help="data folder, npz file or folder")),
+    ("--backbone", "backbone", dict(choices=BACKBONES)),
+    ("--mode", "mode", dict(choices=MODES)),
+    ("--weights", "weights", dict(metavar="{imagenet,none,PATH}")),
+    ("--epochs", "epochs", dict(type=int)),
+    ("--img-size", "img_size", dict(type=int, help="crop size; resize scales with it (N*256/224)")),
+    ("--batch-size", "batch_size", dict(type=int)),
+    ("--lr", "lr", dict(type=float)),
+    ("--weight-decay", "weight_decay", dict(type=float)),
+    ("--dropout", "dropout", dict(type=float)),
+    ("--optimizer", "optimizer", dict(choices=OPTIMIZERS)),
+    ("--scheduler", "scheduler", dict(choices=SCHEDULERS)),
+    ("--early-stopping", "early_stopping", dict(type=int, metavar="PATIENCE")),
+    ("--val-split", "val_split", dict(choices=VAL_SPLITS)),
+    ("--mnist-size", "mnist_size", dict(type=int, choices=(28, 64, 128, 224))),
+    ("--feature-views", "feature_views", dict(type=int, metavar="K")),
+    ("--seed", "seed", dict(type=int)),
+    ("--device", "device", dict(choices=("auto", "cpu", "cuda", "mps"))),
+    ("--num-workers", "num_workers", dict(type=int)),
+    ("--amp", "amp", dict(choices=("auto", "on", "off"))),
+    ("--cache-dir", "cache_dir", dict(metavar="PATH")),
+]
+TRAIN_SWITCHES = [  # (flag, field, value stored)
+    ("--class-weights", "class_weights", True),
+    ("--no-augment", "augment", False),
+    ("--no-decode-cache", "decode_cache", False),
+    ("--no-feature-cache", "feature_cache", False),
+    ("--nondeterministic", "deterministic", False),
+    ("--strict", "strict", True),
+    ("--no-progress", "progress", False),
+]
+
+
+def add_config_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="a config.json to start from (flags override it)")
+    for flag, field, kw in TRAIN_FLAGS:
+        p.add_argument(flag, dest=field, default=None, **kw)
+    for flag, field, value in TRAIN_SWITCHES:
+        p.add_argument(flag, dest=field, action="store_const", const=value, default=None)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    base = RunConfig.load(args.config).to_dict() if args.config else RunConfig().to_dict()
+    fields = [f for _, f, _ in TRAIN_FLAGS] + [f for _, f, _ in TRAIN_SWITCHES]
+    changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    if changes.get("weights") not in (None, "imagenet", "none"):
+        changes["weights"] = str(Path(changes["weights"]).expanduser())
+    return RunConfig.from_dict({**base, **changes}, source="command line")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import train
+
+    cfg = config_from_args(args)
+    out = args.out or str(default_project_dir() / "reports" / "runs" / cfg.run_name)
+    train.fit(cfg, out, force=args.force)
+    print(f"run directory: {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import train
+
+    metrics = train.evaluate_saved(args.run_dir)
+    print(train.summary_table(metrics))
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from . import data
+
+    report = data.data_check(config_from_args(args))
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xray", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cxr-transfer {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train and evaluate one (backbone, mode) run")
+    add_config_arguments(p)
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default reports/runs/<backbone>-<mode>)")
+    p.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start again")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="re-evaluate a run's best checkpoint and rewrite its metrics")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("data-check", help="count splits, classes and patients; list every problem found")
+    add_config_arguments(p)
+    p.set_defaults(func=cmd_data_check)
+
+    try:
+        from . import pipeline
+    except ImportError:  # the report commands arrive with the notebooks
+        pipeline = None
+    if pipeline is not None:
+        p = sub.add_parser("report", help="run the notebook grid and render reports/report.html and .pdf")
+        pipeline.add_report_arguments(p)
+        p.set_defaults(func=pipeline.run_from_args)
+        p = sub.add_parser("demo", help="the whole report offline on synthetic phantoms, in a few minutes")
+        pipeline.add_demo_arguments(p)
+        p.set_defaults(func=pipeline.run_demo_from_args)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except XrayError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
