@@ -1,0 +1,315 @@
+"""Statistics of the test set: metrics, intervals, paired tests and calibration on constructed cases."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from xray_utils import evaluate
+from xray_utils.errors import XrayError
+
+
+@pytest.fixture
+def hand_case():
+    # 4 PNEUMONIA, 6 NORMAL. At 0.5: tp = 3 (.9 .8 .6), fn = 1 (.3), fp = 1 (.7), tn = 5.
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.6, 0.3, 0.7, 0.2, 0.1, 0.4, 0.45, 0.05])
+    return y, p
+
+
+def noisy_scores(n, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    p = np.clip(0.5 + (y - 0.5) * 0.4 + rng.normal(0, 0.25, n), 0, 1)
+    return y, p
+
+
+# ---- classification_metrics -------------------------------------------------------------------
+
+
+def test_metrics_match_hand_computed_confusion_numbers(hand_case):
+    y, p = hand_case
+    m = evaluate.classification_metrics(y, p)
+    assert m["confusion_matrix"] == [[5, 1], [1, 3]]
+    assert m["n"] == 10 and m["threshold"] == 0.5
+    assert m["accuracy"] == pytest.approx(0.8)
+    assert m["sensitivity"] == pytest.approx(3 / 4)
+    assert m["specificity"] == pytest.approx(5 / 6)
+    assert m["precision"] == pytest.approx(3 / 4)
+    assert m["npv"] == pytest.approx(5 / 6)
+    assert m["f1"] == pytest.approx(2 * 3 / (2 * 3 + 1 + 1))
+    assert m["roc_auc"] == pytest.approx(20 / 24)  # positive-negative pairs ranked correctly
+    expected_loss = -np.mean(np.where(y == 1, np.log(p), np.log(1 - p)))
+    assert m["loss"] == pytest.approx(expected_loss)
+    assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
+    assert 0 < m["pr_auc"] <= 1
+
+
+def test_threshold_is_inclusive_and_changes_the_confusion_matrix(hand_case):
+    y, p = hand_case
+    m = evaluate.classification_metrics(y, p, threshold=0.3)
+    # p >= 0.3 is PNEUMONIA: all 4 positives and .7 .4 .45 among the negatives
+    assert m["confusion_matrix"] == [[3, 3], [0, 4]]
+    assert m["sensitivity"] == 1.0
+    assert m["loss"] == evaluate.classification_metrics(y, p)["loss"]  # the loss ignores the threshold
+
+
+def test_undefined_metrics_are_none_without_warnings():
+    y = np.zeros(6, dtype=int)
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.2, 0.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = evaluate.classification_metrics(y, p)
+        ci = evaluate.bootstrap_ci(y, p, n_boot=50)
+        assert evaluate.youden_threshold(y, p) == 0.5
+    assert m["roc_auc"] is None and m["sensitivity"] is None and m["precision"] is None and m["f1"] is None
+    assert m["pr_auc"] is None
+    assert m["accuracy"] == 1.0 and m["specificity"] == 1.0
+    assert ci["roc_auc"] is None and ci["sensitivity"] is None
+    assert ci["accuracy"] == [1.0, 1.0]
+
+
+def test_bad_inputs_are_clear_errors():
+    with pytest.raises(XrayError, match="same length"):
+        evaluate.classification_metrics([0, 1, 1], [0.2, 0.8])
+    with pytest.raises(XrayError, match=r"\[0, 1\]"):
+        evaluate.classification_metrics([0, 1], [0.2, 1.3])
+    with pytest.raises(XrayError, match="0 \\(NORMAL\\) or 1"):
+        evaluate.classification_metrics([0, 2], [0.2, 0.3])
+
+
+# ---- bootstrap_ci -----------------------------------------------------------------------------
+
+
+def test_bootstrap_ci_contains_the_estimate_is_deterministic_and_narrows_with_n():
+    y, p = noisy_scores(200)
+    point = evaluate.classification_metrics(y, p)
+    ci = evaluate.bootstrap_ci(y, p, n_boot=500, seed=3)
+    assert set(ci) == set(evaluate.BOOTSTRAP_METRICS)
+    for name, (lo, hi) in ci.items():
+        assert lo <= point[name] <= hi, name
+        assert lo < hi, name
+    assert evaluate.bootstrap_ci(y, p, n_boot=500, seed=3) == ci
+    assert evaluate.bootstrap_ci(y, p, n_boot=500, seed=4) != ci
+
+    y_big, p_big = noisy_scores(5000, seed=1)
+    ci_big = evaluate.bootstrap_ci(y_big, p_big, n_boot=500, seed=3)
+    for name in ci:
+        assert ci_big[name][1] - ci_big[name][0] < ci[name][1] - ci[name][0], name
+
+
+def test_bootstrap_auc_matches_sklearn_on_the_full_sample():
+    # a resample that draws every image once must give the exact sklearn AUC (ties included)
+    from sklearn.metrics import roc_auc_score
+
+    y, p = noisy_scores(60, seed=5)
+    p = np.round(p, 1)  # many ties
+    out = evaluate._boot_metrics(y, p, 0.5, np.arange(60)[None, :], ["roc_auc", "accuracy", "loss"])
+    assert out["roc_auc"][0] == pytest.approx(roc_auc_score(y, p))
+    full = evaluate.classification_metrics(y, p)
+    assert out["accuracy"][0] == pytest.approx(full["accuracy"])
+    assert out["loss"][0] == pytest.approx(full["loss"])
+
+
+# ---- Youden --------------------------------------------------------------------------------------
+
+
+def test_youden_threshold_is_the_best_roc_point():
+    # threshold 0.6: sensitivity 4/5, specificity 1 (J = .8); 0.35: 1 and 3/4 (J = .75); others lower
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.35, 0.6, 0.7, 0.8, 0.9])
+    t = evaluate.youden_threshold(y, p)
+    assert t == pytest.approx(0.6)
+    m = evaluate.classification_metrics(y, p, threshold=t)
+    assert (m["sensitivity"], m["specificity"]) == (pytest.approx(0.8), 1.0)
+
+
+def test_youden_threshold_is_a_probability_even_when_nothing_separates():
+    y = np.array([0, 1, 0, 1])
+    p = np.array([0.9, 0.1, 0.95, 0.2])  # perfectly wrong: the best J is at the +inf threshold
+    assert 0.0 <= evaluate.youden_threshold(y, p) <= 1.0
+
+
+# ---- McNemar, paired bootstrap, Holm --------------------------------------------------------------
+
+
+def mcnemar_case(b, c, both_right=20, both_wrong=5):
+    a = [True] * b + [False] * c + [True] * both_right + [False] * both_wrong
+    bb = [False] * b + [True] * c + [True] * both_right + [False] * both_wrong
+    return np.array(a), np.array(bb)
+
+
+def test_mcnemar_exact_known_value_and_symmetry():
+    a, b = mcnemar_case(10, 2)
+    out = evaluate.mcnemar_exact(a, b)
+    # two-sided exact binomial: 2 * P(X >= 10 | n = 12, 1/2) = 2 * (66 + 12 + 1) / 4096
+    assert (out["b"], out["c"]) == (10, 2)
+    assert out["pvalue"] == pytest.approx(2 * 79 / 4096)
+    swapped = evaluate.mcnemar_exact(b, a)
+    assert (swapped["b"], swapped["c"]) == (2, 10)
+    assert swapped["pvalue"] == pytest.approx(out["pvalue"])
+    assert evaluate.mcnemar_exact(*mcnemar_case(6, 6))["pvalue"] == pytest.approx(1.0)
+
+
+def test_mcnemar_without_discordant_pairs_is_one():
+    same = np.array([True, False, True, True])
+    assert evaluate.mcnemar_exact(same, same) == {"b": 0, "c": 0, "pvalue": 1.0}
+
+
+def predictions_with_accuracy(y, right):
+    """Probabilities whose 0.5-threshold calls are right exactly where ``right`` is True."""
+    return np.where(right, np.where(y == 1, 0.8, 0.2), np.where(y == 1, 0.2, 0.8))
+
+
+def test_paired_bootstrap_diff_contains_the_true_difference():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    right_a = np.arange(400) < 320  # 80 %
+    right_b = np.roll(right_a, 40)  # also 80 %, partly on other images
+    right_b[40:80] = False  # now 70 %: A alone is right on 80 images, B alone on 40
+    p_a, p_b = predictions_with_accuracy(y, right_a), predictions_with_accuracy(y, right_b)
+    out = evaluate.paired_bootstrap_diff(y, p_a, p_b, n_boot=1000)
+    assert out["diff"] == pytest.approx(right_a.mean() - right_b.mean())
+    assert out["lo"] < out["diff"] < out["hi"]
+    assert out["lo"] > 0  # 10 points on 400 images is clearly positive
+    assert evaluate.paired_bootstrap_diff(y, p_a, p_b, n_boot=1000) == out
+
+
+def test_paired_bootstrap_diff_of_a_run_with_itself_is_exactly_zero():
+    y, p = noisy_scores(100)
+    assert evaluate.paired_bootstrap_diff(y, p, p, n_boot=200) == {"diff": 0.0, "lo": 0.0, "hi": 0.0}
+
+
+def test_holm_known_vector():
+    # sorted: .005*4 = .02, .01*3 = .03, .03*2 = .06, .04*1 = .04 -> running max .02 .03 .06 .06
+    assert evaluate.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert evaluate.holm([0.5, 0.6]) == [1.0, 1.0]  # capped at 1, still monotone
+    assert evaluate.holm([0.2]) == [0.2]
+    assert evaluate.holm([]) == []
+
+
+def test_pairwise_comparisons_one_row_per_pair_with_holm():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    runs = {name: (y, predictions_with_accuracy(y, rng.random(300) < acc), 0.5)
+            for name, acc in (("resnet18-finetune", 0.95), ("resnet18-frozen", 0.8), ("squeezenet1_1-frozen", 0.6))}
+    df = evaluate.pairwise_comparisons(runs, n_boot=300)
+    assert list(zip(df["a"], df["b"])) == [("resnet18-finetune", "resnet18-frozen"),
+                                           ("resnet18-finetune", "squeezenet1_1-frozen"),
+                                           ("resnet18-frozen", "squeezenet1_1-frozen")]
+    assert df["p_holm"].tolist() == pytest.approx(evaluate.holm(df["p_mcnemar"].tolist()))
+    assert df["diff"].tolist() == pytest.approx((df["acc_a"] - df["acc_b"]).tolist())
+    assert (df["ci_lo"] <= df["diff"]).all() and (df["diff"] <= df["ci_hi"]).all()
+    assert df["significant"].tolist() == (df["p_holm"] < 0.05).tolist()
+    assert bool(df["significant"].iloc[1])  # 95 % vs 60 % on 300 images
+    row = df.iloc[0]
+    right_a = (runs[row.a][1] >= 0.5) == y
+    right_b = (runs[row.b][1] >= 0.5) == y
+    assert row.only_a_right == (right_a & ~right_b).sum() and row.only_b_right == (~right_a & right_b).sum()
+
+
+def test_pairwise_comparisons_refuses_runs_on_different_images():
+    y, p = noisy_scores(50)
+    other = y.copy()
+    other[0] = 1 - other[0]
+    with pytest.raises(ValueError, match="not evaluated on the same test images"):
+        evaluate.pairwise_comparisons({"a": (y, p, 0.5), "b": (other, p, 0.5)})
+    with pytest.raises(XrayError, match="'a' and 'b'"):
+        evaluate.pairwise_comparisons({"a": (y, p, 0.5), "b": (y[:40], p[:40], 0.5)})
+
+
+def test_pairwise_comparisons_of_one_run_is_empty():
+    y, p = noisy_scores(20)
+    df = evaluate.pairwise_comparisons({"only": (y, p, 0.5)})
+    assert df.empty and "p_holm" in df.columns
+
+
+# ---- calibration ---------------------------------------------------------------------------------
+
+
+def test_ece_is_near_zero_when_calibrated_and_large_when_overconfident():
+    rng = np.random.default_rng(0)
+    p = rng.random(20000)
+    y = (rng.random(20000) < p).astype(int)  # labels drawn with exactly the predicted probability
+    good = evaluate.calibration(y, p, n_bins=10)
+    assert good["ece"] < 0.02
+    assert good["counts"].sum() == len(y)
+    assert len(good["prob_true"]) == len(good["prob_pred"]) == len(good["counts"])
+    assert np.allclose(good["prob_true"], good["prob_pred"], atol=0.05)
+    assert good["brier"] == pytest.approx(np.mean((p - y) ** 2))
+    assert len(good["bin_edges"]) == 11
+
+    overconfident = np.where(p > 0.5, 0.99, 0.01)
+    assert evaluate.calibration(y, overconfident)["ece"] > 0.2
+
+
+def test_ece_counts_only_nonempty_bins_and_agrees_with_hand_computation():
+    y = np.array([0, 1, 1, 1])
+    p = np.array([0.05, 0.05, 0.95, 0.95])  # bins [0, .1): 1 of 2 positive at p=.05; [.9, 1]: 2 of 2 at .95
+    c = evaluate.calibration(y, p, n_bins=10)
+    assert c["counts"].tolist() == [2, 2]
+    assert c["ece"] == pytest.approx((2 * abs(0.5 - 0.05) + 2 * abs(1.0 - 0.95)) / 4)
+
+
+# ---- predict ---------------------------------------------------------------------------------------
+
+
+def linear_model():
+    model = nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]]))
+        model.bias.copy_(torch.tensor([0.0, 0.25]))
+    return model  # logit difference = x0 - 2 x1 + 0.5 x2 + 0.25, so p = sigmoid of that
+
+
+def test_predict_gives_softmax_probabilities_labels_and_mean_loss():
+    torch.manual_seed(0)
+    x = torch.randn(11, 3)
+    y = torch.randint(0, 2, (11,))
+    model = linear_model()
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)  # last batch smaller
+    labels, p, loss = evaluate.predict(model, loader, "cpu")
+    expected = torch.sigmoid(x @ torch.tensor([1.0, -2.0, 0.5]) + 0.25)
+    assert labels.dtype == np.int64 and labels.tolist() == y.tolist()
+    assert p == pytest.approx(expected.numpy(), abs=1e-6)
+    assert loss == pytest.approx(nn.functional.cross_entropy(model(x), y).item(), abs=1e-6)
+    assert evaluate.classification_metrics(labels, p)["loss"] == pytest.approx(loss, abs=1e-5)
+
+
+def test_predict_switches_dropout_off_and_accepts_a_plain_callable():
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    model = nn.Sequential(nn.Dropout(0.9), linear_model()).train()
+    _, p1, _ = evaluate.predict(model, loader, "cpu", amp=True)  # amp is a no-op off CUDA
+    _, p2, _ = evaluate.predict(model, loader, "cpu")
+    assert not model.training
+    assert p1 == pytest.approx(p2)
+    head = linear_model()
+    _, p3, _ = evaluate.predict(lambda features: head(features), loader, torch.device("cpu"))
+    assert p3 == pytest.approx(p1, abs=1e-6)
+
+
+def test_predict_rejects_wrong_logits_and_empty_loaders():
+    loader = DataLoader(TensorDataset(torch.randn(4, 3), torch.zeros(4, dtype=torch.long)), batch_size=2)
+    with pytest.raises(XrayError, match=r"expected \(2, 2\)"):
+        evaluate.predict(nn.Linear(3, 3), loader, "cpu")
+    with pytest.raises(XrayError, match="no batches"):
+        evaluate.predict(linear_model(), [], "cpu")
+    assert not math.isnan(evaluate.predict(linear_model(), loader, "cpu")[2])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_predict_with_autocast_on_cuda_matches_float32():
+    torch.manual_seed(0)
+    loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
+    model = linear_model().cuda()
+    _, p_amp, loss_amp = evaluate.predict(model, loader, "cuda", amp=True)
+    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, "cuda")
+    assert p_amp.dtype == np.float64
+    assert p_amp == pytest.approx(p_fp32, abs=2e-2)
+    assert loss_amp == pytest.approx(loss_fp32, abs=2e-2)

@@ -1,0 +1,385 @@
+"""Every figure of the notebooks and the report.
+
+Each function builds and returns a ``matplotlib.figure.Figure`` without pyplot, so it works headless
+(Agg) and never piles up figures in pyplot's registry; ``save`` writes one as a PNG atomically. A run
+keeps its colour in every figure: the hue comes from its backbone, the shade from its mode.
+Labels may be any text (the report is also rendered in Traditional Chinese): where a Noto Sans CJK font
+is installed, it is added to matplotlib's fallback list after DejaVu Sans, so CJK glyphs render.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import zlib
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import colors as mcolors
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
+
+from . import atomic, evaluate
+from .config import BACKBONES, CLASS_NAMES, MODES
+from .errors import XrayError
+
+DPI = 110
+CJK_FONTS = ("Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK SC")
+CLASS_COLOURS = {CLASS_NAMES[0]: "#2b8cbe", CLASS_NAMES[1]: "#e34a33"}
+TRAIN_COLOUR, VAL_COLOUR = "#2b8cbe", "#e34a33"
+
+
+# ----------------------------------------------------------------------------------------------------
+# fonts and colours
+
+
+def _installed_cjk_fonts() -> list[str]:
+    """Noto Sans CJK families matplotlib can use, registering ones installed after its font cache was built."""
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    if not known.intersection(CJK_FONTS):
+        for path in font_manager.findSystemFonts():
+            if "SansCJK" in Path(path).name.replace(" ", ""):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable font file: do without it
+                    pass
+        known = {f.name for f in font_manager.fontManager.ttflist}
+    return [name for name in CJK_FONTS if name in known]
+
+
+def use_cjk_fonts() -> list[str]:
+    """Make the installed CJK fonts fallbacks after DejaVu Sans; return them (empty: none installed).
+
+    matplotlib falls back glyph by glyph along ``font.family`` only (a generic "sans-serif" resolves to a
+    single font), so the default family becomes [DejaVu Sans, CJK fonts...]. A family the user chose
+    (anything but the default sans-serif) is left alone.
+    """
+    found = _installed_cjk_fonts()
+    family = list(matplotlib.rcParams["font.family"])
+    if found and family in (["sans-serif"], ["DejaVu Sans", *found]):
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", *found]
+    return found
+
+
+def use_language(lang: str) -> bool:
+    """Called by ``report.setup``: make figure text in ``lang`` renderable. True if CJK glyphs are available."""
+    return bool(use_cjk_fonts())
+
+
+use_cjk_fonts()
+
+_PALETTE = [matplotlib.colormaps[name].colors for name in ("tab20c", "tab20b")]  # 4 shades per hue
+
+
+def run_colour(name: str) -> str:
+    """The colour of run ``name`` ("<backbone>-<mode>"): hue from the backbone, shade from the mode."""
+    backbone, _, mode = name.rpartition("-")
+    if backbone in BACKBONES and mode in MODES:
+        hue = BACKBONES.index(backbone)
+        shades = _PALETTE[hue // 5][(hue % 5) * 4:(hue % 5) * 4 + 4]
+        return mcolors.to_hex(shades[MODES.index(mode)])
+    tab10 = matplotlib.colormaps["tab10"].colors  # any other name: stable across processes (not hash())
+    return mcolors.to_hex(tab10[zlib.crc32(name.encode("utf-8")) % len(tab10)])
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write ``fig`` as a PNG at ``path`` atomically, then close it."""
+    path = Path(path)
+    with atomic.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    if "matplotlib.pyplot" in sys.modules:  # a figure made with pyplot is also registered there
+        sys.modules["matplotlib.pyplot"].close(fig)
+    return path
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise XrayError(f"{what}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, frame.columns))})")
+
+
+# ----------------------------------------------------------------------------------------------------
+# training
+
+
+def training_curves(history: pd.DataFrame, title: str = "") -> Figure:
+    """Loss and accuracy per epoch, train vs validation; the best epoch (lowest val loss) is marked."""
+    _require(history, ("epoch", "train_loss", "train_acc", "val_loss", "val_acc"), "training_curves")
+    fig = _figure(9, 3.4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    best = history.loc[history["val_loss"].idxmin(), "epoch"] if len(history) else None
+    for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
+        ax.plot(history["epoch"], history[f"train_{key}"], "o-", color=TRAIN_COLOUR, label="train")
+        ax.plot(history["epoch"], history[f"val_{key}"], "s--", color=VAL_COLOUR, label="validation")
+        if best is not None:
+            ax.axvline(best, color="0.6", lw=1, ls=":", label=f"best epoch ({best})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    ax_loss.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def curves_overlay(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Loss and accuracy of several runs: validation solid, train dashed, one colour per run."""
+    fig = _figure(10, 3.8)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for name, h in histories.items():
+        _require(h, ("epoch", "train_loss", "train_acc", "val_loss", "val_acc"), f"curves_overlay ({name})")
+        c = run_colour(name)
+        for ax, key in ((ax_loss, "loss"), (ax_acc, "acc")):
+            ax.plot(h["epoch"], h[f"val_{key}"], "-", marker=".", color=c, label=f"{name} (val)")
+            ax.plot(h["epoch"], h[f"train_{key}"], "--", color=c, alpha=0.7, label=f"{name} (train)")
+    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    if histories:
+        ax_acc.legend(fontsize="small", loc="best")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# test-set results
+
+
+def confusion(cm, title: str = "", class_names: Sequence[str] = CLASS_NAMES) -> Figure:
+    """Confusion matrix (rows = true class) with counts and row percentages; colour = row share."""
+    cm = np.asarray(cm, dtype=np.int64)
+    k = len(class_names)
+    if cm.shape != (k, k):
+        raise XrayError(f"confusion: expected a {k}x{k} matrix, got shape {cm.shape}")
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
+    fig = _figure(4.2, 3.8)
+    ax = fig.subplots()
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{cm[i, j]}\n{100 * share[i, j]:.1f}%", ha="center", va="center",
+                    color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(k), class_names)
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def roc_pr_overlay(preds: Mapping[str, tuple]) -> Figure:
+    """ROC and precision-recall curves of several runs, AUCs in the legend."""
+    fig = _figure(10, 4.2)
+    ax_roc, ax_pr = fig.subplots(1, 2)
+    ax_roc.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":")
+    prevalence = None
+    for name, (y, p) in preds.items():
+        y, p = np.asarray(y), np.asarray(p, dtype=np.float64)
+        if not 0 < y.sum() < len(y):
+            continue  # one class only: neither curve exists
+        c = run_colour(name)
+        fpr, tpr, _ = skm.roc_curve(y, p)
+        ax_roc.plot(fpr, tpr, color=c, label=f"{name} (AUC {skm.roc_auc_score(y, p):.3f})")
+        precision, recall, _ = skm.precision_recall_curve(y, p)
+        ax_pr.step(recall, precision, where="post", color=c,
+                   label=f"{name} (AP {skm.average_precision_score(y, p):.3f})")
+        prevalence = y.mean()
+    if prevalence is not None:
+        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=f"chance ({prevalence:.2f})")
+    ax_roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
+               xlim=(0, 1), ylim=(0, 1.01), title="ROC")
+    ax_pr.set(xlabel="recall (sensitivity)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01),
+              title="precision-recall")
+    for ax in (ax_roc, ax_pr):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small", loc="lower right" if ax is ax_roc else "lower left")
+    return fig
+
+
+def reliability(preds: Mapping[str, tuple], n_bins: int = 10) -> Figure:
+    """Reliability diagram (fraction of PNEUMONIA vs mean predicted p per bin, ECE in the legend) over a
+    histogram of the predicted probabilities; same bins and definitions as ``evaluate.calibration``."""
+    fig = _figure(5.5, 5.8)
+    ax, ax_hist = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":", label="perfect calibration")
+    edges = np.linspace(0, 1, n_bins + 1)
+    for name, (y, p) in preds.items():
+        c = evaluate.calibration(y, p, n_bins=n_bins)
+        colour = run_colour(name)
+        ax.plot(c["prob_pred"], c["prob_true"], "o-", color=colour, label=f"{name} (ECE {c['ece']:.3f})")
+        ax_hist.hist(np.asarray(p), bins=edges, histtype="step", color=colour, lw=1.5)
+    ax.set(ylabel="fraction PNEUMONIA", xlim=(0, 1), ylim=(0, 1), title="reliability")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    ax_hist.set(xlabel="predicted probability of PNEUMONIA", ylabel="images")
+    ax_hist.grid(alpha=0.3)
+    return fig
+
+
+def pvalue_matrix(df: pd.DataFrame) -> Figure:
+    """Holm-adjusted McNemar p-values between runs (log colour scale); each cell also shows the accuracy
+    difference row run minus column run in percentage points. Input: ``evaluate.pairwise_comparisons``."""
+    _require(df, ("a", "b", "diff", "p_holm"), "pvalue_matrix")
+    names = list(dict.fromkeys([*df["a"], *df["b"]]))
+    k = len(names)
+    fig = _figure(1.6 + 1.3 * max(k, 1), 1.2 + 1.1 * max(k, 1))
+    ax = fig.subplots()
+    if k == 0:
+        ax.text(0.5, 0.5, "fewer than two runs: nothing to compare", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    pmat = np.full((k, k), np.nan)
+    dmat = np.zeros((k, k))
+    for row in df.itertuples(index=False):
+        i, j = names.index(row.a), names.index(row.b)
+        pmat[i, j] = pmat[j, i] = row.p_holm
+        dmat[i, j], dmat[j, i] = row.diff, -row.diff
+    norm = mcolors.LogNorm(vmin=1e-4, vmax=1, clip=True)
+    cmap = matplotlib.colormaps["RdYlGn"]
+    ax.imshow(np.ma.masked_invalid(np.maximum(pmat, 1e-4)), cmap=cmap, norm=norm)
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                ax.text(j, i, "—", ha="center", va="center", color="0.5")
+            elif not np.isnan(pmat[i, j]):
+                r, g, b, _ = cmap(norm(max(pmat[i, j], 1e-4)))
+                ink = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"  # readable on the cell
+                star = " *" if pmat[i, j] < evaluate.ALPHA else ""
+                ax.text(j, i, f"p={pmat[i, j]:.3g}{star}\nΔ={100 * dmat[i, j]:+.1f} pp", ha="center",
+                        va="center", fontsize="small", color=ink)
+    ax.set_xticks(range(k), names, rotation=30, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_title(f"McNemar p (Holm); * p < {evaluate.ALPHA}\nΔ = accuracy row − column")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# images
+
+
+def _show_range(image: np.ndarray) -> tuple[float, float] | tuple[None, None]:
+    if image.dtype == np.uint8:
+        return 0, 255
+    if image.size and image.min() >= 0 and image.max() <= 1:
+        return 0, 1
+    return None, None  # any other range: stretch to the image's own min and max
+
+
+def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], ncols: int = 4,
+               overlays: Sequence[np.ndarray] | None = None, suptitle: str = "",
+               alpha: float = 0.4) -> Figure:
+    """Grayscale images in a grid (one axes per image), optionally under a jet heat map in [0, 1]
+    (Grad-CAM); an overlay of another resolution is stretched over its image."""
+    if len(titles) != len(images) or (overlays is not None and len(overlays) != len(images)):
+        raise XrayError(f"image_grid: {len(images)} images, {len(titles)} titles"
+                        + (f", {len(overlays)} overlays" if overlays is not None else "") + ": must match")
+    n = len(images)
+    ncols = max(1, min(int(ncols), max(n, 1)))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = _figure(2.3 * ncols, 2.5 * nrows + (0.4 if suptitle else 0))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for k, ax in enumerate(axes):
+        if k >= n:
+            fig.delaxes(ax)
+            continue
+        image = np.asarray(images[k])
+        if image.ndim == 3 and image.shape[-1] in (1, 3) and np.ptp(image, axis=-1).max() == 0:
+            image = image[..., 0]  # grey stored as RGB
+        vmin, vmax = _show_range(image)
+        ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="bilinear")
+        if overlays is not None and overlays[k] is not None:
+            h, w = image.shape[:2]
+            ax.imshow(np.asarray(overlays[k], dtype=np.float32), cmap="jet", alpha=alpha, vmin=0, vmax=1,
+                      extent=(-0.5, w - 0.5, h - 0.5, -0.5), interpolation="bilinear")
+        ax.set_title(titles[k], fontsize="small")
+        ax.set_axis_off()
+    if n == 0:
+        axes[0].text(0.5, 0.5, "no images", ha="center", va="center")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# data exploration
+
+
+def _class_name(label) -> str:
+    return CLASS_NAMES[int(label)] if isinstance(label, (int, np.integer)) and 0 <= label < 2 else str(label)
+
+
+def class_balance(counts: pd.DataFrame) -> Figure:
+    """Images per split and class as grouped bars with counts.
+
+    ``counts`` is either a table (index = split, columns = class) or one row per image with columns
+    ``split`` and ``label`` (0/1 or class name), which is counted here.
+    """
+    if {"split", "label"} <= set(counts.columns):
+        table = pd.crosstab(counts["split"], counts["label"].map(_class_name))
+        order = [s for s in ("train", "val", "test") if s in table.index]
+        table = table.reindex(order + [s for s in table.index if s not in order])
+    else:
+        table = counts.rename(columns=_class_name)
+    fig = _figure(6, 3.6)
+    ax = fig.subplots()
+    width = 0.8 / max(len(table.columns), 1)
+    x = np.arange(len(table.index))
+    for k, cls in enumerate(table.columns):
+        bars = ax.bar(x + (k - (len(table.columns) - 1) / 2) * width, table[cls].to_numpy(), width,
+                      label=str(cls), color=CLASS_COLOURS.get(str(cls)))
+        ax.bar_label(bars, fontsize="small")
+    ax.set_xticks(x, [str(s) for s in table.index])
+    ax.set(xlabel="split", ylabel="images")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def intensity_histograms(samples: Mapping[str, np.ndarray]) -> Figure:
+    """Pixel-value distributions per class (density, so classes of different size compare)."""
+    fig = _figure(6, 3.6)
+    ax = fig.subplots()
+    for name, values in samples.items():
+        values = np.asarray(values).ravel()
+        if values.size == 0:
+            continue
+        bins = np.arange(257) - 0.5 if values.dtype == np.uint8 else 64
+        ax.hist(values, bins=bins, density=True, histtype="step", lw=1.5, label=str(name),
+                color=CLASS_COLOURS.get(str(name)))
+    ax.set(xlabel="pixel value", ylabel="density")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def size_distribution(sizes: pd.DataFrame) -> Figure:
+    """Image width vs height per class, and the distribution of aspect ratios (width / height)."""
+    _require(sizes, ("width", "height", "label"), "size_distribution")
+    fig = _figure(9, 3.6)
+    ax_wh, ax_ratio = fig.subplots(1, 2)
+    for label, group in sizes.groupby("label", sort=True):
+        name = _class_name(label)
+        colour = CLASS_COLOURS.get(name)
+        ax_wh.scatter(group["width"], group["height"], s=8, alpha=0.5, label=name, color=colour)
+        ax_ratio.hist(group["width"] / group["height"], bins=30, histtype="step", lw=1.5, label=name,
+                      color=colour)
+    ax_wh.set(xlabel="width (px)", ylabel="height (px)")
+    ax_ratio.set(xlabel="aspect ratio (width / height)", ylabel="images")
+    for ax in (ax_wh, ax_ratio):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    return fig
