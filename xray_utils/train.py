@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import atomic, data, distributed, evaluate, models, weights
 from .config import RunConfig
-from .errors import XrayError
+from .errors import ConfigError, XrayError
 from .runs import RunDir
 
 
@@ -239,7 +239,7 @@ def extract_features(model: models.XrayNet, dataset: Dataset, cfg: RunConfig, ct
     idx = list(range(ctx.rank, len(dataset), ctx.world_size))
     keys = [(i, epoch) for i in idx] if isinstance(dataset, SeededAugmentation) else idx
     loader = DataLoader(_Keyed(dataset, keys), batch_size=cfg.batch_size, num_workers=workers,
-                        pin_memory=device.type == "cuda")
+                        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(cfg.seed))
     dtype = amp_dtype(cfg, device)
     out = []
     for x, _ in tqdm(loader, desc=desc, leave=False, disable=not (cfg.progress and ctx.is_main), unit="batch"):
@@ -310,6 +310,9 @@ def unwrap(module: nn.Module) -> nn.Module:
 def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[[str], None] = print) -> dict:
     """Train and evaluate one run; return its metrics (also in run_dir/metrics.json)."""
     cfg.validate()
+    if cfg.img_size < models.min_img_size(cfg.backbone):
+        raise ConfigError(f"--img-size {cfg.img_size} is too small for {cfg.backbone}",
+                          f"use --img-size {models.min_img_size(cfg.backbone)} or more")
     device_kind = pick_device(cfg.device).type
     ctx = distributed.init(device_kind)
     if ctx.world_size != cfg.world_size:
