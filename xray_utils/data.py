@@ -321,7 +321,9 @@ def _patient_val_split(pool: Split, cfg: RunConfig) -> tuple[Split, Split]:
     if n_splits < 2:
         raise DataError("too few patients to carve out a validation split", "add images or use --val-split given")
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=DATA_SEED)
-    train_idx, val_idx = next(folds.split(np.zeros(len(pool)), pool.labels, groups))
+    with warnings.catch_warnings():  # tiny sets: sklearn warns that a class has fewer members than folds
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        train_idx, val_idx = next(folds.split(np.zeros(len(pool)), pool.labels, groups))
     train, val = pool.subset(np.sort(train_idx)), pool.subset(np.sort(val_idx))
     train.name, val.name = "train", "val"
     assert not set(train.patients) & set(val.patients)  # the point of grouping
