@@ -1,0 +1,260 @@
+"""Every word of the report, in English and Traditional Chinese.
+
+Headings, table labels and sentence templates only: the numbers are filled in by ``report`` from the run
+directories, so no sentence here can claim a result the runs do not show. ``text(lang, key, **values)``
+picks the language and formats the template.
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+
+LANGS = ("en", "zh-TW")
+
+# Font stack for the HTML report: a CJK font first among the fallbacks, so zh-TW never shows tofu boxes.
+FONT_FAMILY = ('"Noto Sans", "DejaVu Sans", "Noto Sans CJK TC", "Noto Sans TC", "Microsoft JhengHei", '
+               '"PingFang TC", "Heiti TC", sans-serif')
+
+EN = {
+    # page
+    "title": "Transfer learning for pediatric chest X-rays: NORMAL vs PNEUMONIA",
+    "subtitle": "ResNet18 and SqueezeNet, fine-tuned and as frozen feature extractors",
+    "synthetic_banner": "SYNTHETIC DATA. This report was made from generated phantom images, not chest X-rays. "
+                        "Its numbers say nothing about pneumonia; they only show that the whole pipeline works.",
+    "data_source": "Data: {source}.",
+    "split_sizes": "Images: {train} train, {val} validation (for model selection and thresholds), {test} test "
+                   "({test_normal} NORMAL, {test_pneumonia} PNEUMONIA).",
+    "weights_imagenet": "The backbones start from ImageNet-pretrained weights (torchvision's).",
+    "weights_none": "The backbones were NOT ImageNet-pretrained: every run started from random weights, so "
+                    "'fine-tune' and 'frozen' here do not measure transfer learning.",
+    "weights_path": "The backbones start from the weights file {path}.",
+    "weights_mixed": "Initial weights differ between runs: see the settings table.",
+    "scratch_note": "Runs named *-scratch are a control: the same network trained from random weights.",
+    "common_settings": "Same for every run: {items}.",
+    "generated_note": "Every number in this report is read from the run directories, and every sentence about "
+                      "numbers is generated from them.",
+    "generated_at": "Generated {date} with cxr-transfer {version}, torch {torch}, on {device}.",
+    # headings
+    "h_settings": "Settings",
+    "h_task_a": "Task A: the two architectures",
+    "h_task_bc": "Tasks B and C: training each run",
+    "h_task_d": "Task D: comparing the runs",
+    "h_task_e": "Task E: test-set results",
+    "h_task_e_05": "At threshold 0.5",
+    "h_task_e_youden": "At the Youden threshold chosen on validation",
+    "h_stats": "Are the differences real? Paired tests",
+    "h_gradcam": "Where the networks look: Grad-CAM",
+    "h_errors": "Error analysis: the most confident mistakes",
+    "h_calibration": "Calibration: do the probabilities mean what they say?",
+    "h_findings": "Findings",
+    # intros
+    "task_a_intro": "Parameters are counted on the 2-class models (trainable: what each mode updates). MACs are "
+                    "multiply-accumulates, the 'FLOPs' of the papers, for one {img}x{img} image and for "
+                    "224x224. Latency is the median time per image (batch 1, inference) measured on this machine "
+                    "({device}); size is the fp32 weights; ImageNet top-1 is torchvision's figure for the "
+                    "1000-class model.",
+    "task_bc_intro": "Per run: loss and accuracy per epoch on train and validation; the checkpoint with the lowest "
+                     "validation loss (best epoch) is the one evaluated. Right: test confusion matrix at 0.5.",
+    "task_d_intro": "All runs overlaid: validation curves per epoch, then ROC and precision-recall curves on the "
+                    "test set (area under each curve in the legend).",
+    "task_e_intro": "Test-set metrics with 95% bootstrap confidence intervals in brackets (resampling the {n} test "
+                    "images). Sensitivity is recall of PNEUMONIA, specificity recall of NORMAL.",
+    "task_e_youden_intro": "The same at each run's Youden threshold (maximal sensitivity + specificity - 1), "
+                           "chosen on the validation set, never on the test set.",
+    "reference_note": "reference, not computed here",
+    "stats_intro": "McNemar's exact test compares two runs' right and wrong answers on the same {n} test images "
+                   "(threshold 0.5); its p-values are Holm-corrected for the {m} comparisons. The accuracy "
+                   "difference (row minus column run) has a paired bootstrap 95% confidence interval.",
+    "gradcam_intro": "Grad-CAM of the PNEUMONIA score on the same {n} test images for every run (chosen once from "
+                     "all runs' predictions to cover {kinds}). Warm colours raised the PNEUMONIA score. Each title: "
+                     "that run's outcome and its probability of PNEUMONIA.",
+    "errors_intro": "For each run, the {k} test images it got wrong with the most confidence, with the true class "
+                    "and its probability of PNEUMONIA.",
+    "calibration_intro": "A calibrated model's predicted probability equals the observed frequency (the diagonal). "
+                         "Brier score: mean squared error of the probabilities; ECE: expected calibration error over "
+                         "{bins} equal-width bins. Lower is better for both.",
+    # findings and sentences
+    "best_metric": "Best {metric}: {run} with {value} (95% CI {lo} to {hi}).",
+    "best_lowest_loss": "Lowest test loss: {run} with {value} (95% CI {lo} to {hi}).",
+    "lead_exceeds": "Its interval does not overlap that of the runner-up, {run} ({value}, {lo} to {hi}): the lead "
+                    "exceeds the sampling uncertainty.",
+    "lead_within": "Its interval overlaps that of the runner-up, {run} ({value}, {lo} to {hi}): the difference is "
+                   "within the sampling uncertainty.",
+    "tie": "{runs} tie on {metric} at {value}.",
+    "lead_paired": "On the same images, the paired comparison of {run} and {second}: accuracy difference {diff} "
+                   "percentage points (95% CI {lo} to {hi}), McNemar {p} (Holm-corrected): {verdict}.",
+    "list_sep": ", ",
+    "pair_sentence": "{a} vs {b}: accuracy {acc_a} vs {acc_b}, difference {diff} percentage points (95% CI {lo} "
+                     "to {hi}); McNemar {p} (Holm-corrected): {verdict}.",
+    "significant": "significant at 0.05",
+    "not_significant": "not significant at 0.05",
+    "pair_summary": "{k} of {m} pairwise differences are significant at 0.05 after Holm correction.",
+    "mode_effect": "{backbone}: {mode_a} reached {acc_a} and {mode_b} {acc_b} test accuracy ({verdict}).",
+    "reference_compare": "The earlier from-scratch CNN ({ref}, {ref_loss} loss; reported, not recomputed) is beaten "
+                         "by {above} of {n} runs on accuracy; for {sure} of them the whole 95% interval lies above it.",
+    "calibration_best": "Best calibrated: {run} (ECE {ece}, Brier {brier}); least: {worst} (ECE {worst_ece}).",
+    "youden_shift": "At the Youden thresholds, sensitivity changes by {lo} to {hi} percentage points across runs, "
+                    "trading specificity for sensitivity (or back) as the validation set suggests.",
+    "one_run": "Only one run: there is nothing to compare it with.",
+    "no_mistakes": "{run}: no mistakes on the test set.",
+    "fastest": "Fastest at inference on this machine: {backbone} ({ms} ms per image); smallest: {small} ({mb} MB).",
+    # table labels
+    "col_run": "run", "col_backbone": "backbone", "col_mode": "mode", "col_weights": "initial weights",
+    "col_dataset": "dataset", "col_img_size": "image size (crop / resize)", "col_epochs": "epochs (best)",
+    "col_batch": "batch", "col_lr": "learning rate", "col_optimizer": "optimizer", "col_scheduler": "scheduler",
+    "col_augment": "augmentation", "col_dropout": "dropout", "col_seed": "seed",
+    "col_train_time": "training time", "col_n": "images (train / val / test)",
+    "col_params": "parameters", "col_trainable": "trainable ({mode})", "col_head": "new head",
+    "col_macs": "MACs ({img} px)", "col_macs_224": "MACs (224 px)", "col_latency": "latency (ms / image)",
+    "col_size": "size (MB)", "col_top1": "ImageNet top-1", "col_year": "year",
+    "col_threshold": "threshold", "col_brier": "Brier score", "col_ece": "ECE",
+    "col_pair": "pair", "col_diff": "accuracy difference (pp)", "col_p_raw": "McNemar p", "col_p_holm": "p (Holm)",
+    "col_verdict": "at 0.05",
+    "col_description": "architecture",
+    "metric_accuracy": "accuracy", "metric_loss": "loss", "metric_sensitivity": "sensitivity",
+    "metric_specificity": "specificity", "metric_precision": "precision", "metric_npv": "NPV", "metric_f1": "F1",
+    "metric_roc_auc": "ROC-AUC", "metric_pr_auc": "PR-AUC", "metric_brier": "Brier score",
+    "mode_finetune": "fine-tune", "mode_frozen": "frozen", "mode_scratch": "from scratch",
+    "weights_imagenet_short": "ImageNet", "weights_none_short": "random (none)",
+    "yes": "yes", "no": "no",
+    # figure labels
+    "kind_tp": "true positive", "kind_fp": "false positive", "kind_fn": "false negative", "kind_tn": "true negative",
+    "kind_tp_short": "TP", "kind_fp_short": "FP", "kind_fn_short": "FN", "kind_tn_short": "TN",
+    "true_label": "true {label}", "p_label": "P(pneumonia) {p}",
+    # data exploration (00)
+    "h_data": "Data exploration",
+    "h_counts": "Images per split and class",
+    "h_patients": "Patients per split and leakage check",
+    "h_samples": "Sample images",
+    "h_intensity": "Pixel intensities",
+    "h_sizes": "Image sizes (before resizing)",
+    "col_split": "split", "col_images": "images", "col_patients": "patients", "col_share": "PNEUMONIA share",
+    "col_shared_with": "patients also in",
+    "leak_none": "No patient appears in more than one split.",
+    "leak_found": "{n} patient(s) appear in more than one split: {pairs}.",
+    "check_ok": "The data check (identical images by content, unreadable or stray files) found no problems.",
+    "check_problems": "The data check (identical images by content, unreadable or stray files) found:",
+    "sizes_sampled": "Original sizes of {n} images (at most {per_split} per split, evenly spaced).",
+    # run notebooks (01/02)
+    "h_run_summary": "Test metrics of this run",
+}
+
+ZH_TW = {
+    "title": "遷移學習於兒童胸部 X 光：正常（NORMAL）與肺炎（PNEUMONIA）分類",
+    "subtitle": "ResNet18 與 SqueezeNet：微調與凍結特徵擷取器",
+    "synthetic_banner": "合成資料。本報告使用程式產生的模擬影像，而非真實胸部 X 光；其中的數字與肺炎無關，"
+                        "只用來證明整個流程可以正常運作。",
+    "data_source": "資料：{source}。",
+    "split_sizes": "影像數：訓練 {train} 張、驗證 {val} 張（用於選擇模型與門檻值）、測試 {test} 張"
+                   "（NORMAL {test_normal} 張、PNEUMONIA {test_pneumonia} 張）。",
+    "weights_imagenet": "骨幹網路以 ImageNet 預訓練權重（torchvision 提供）初始化。",
+    "weights_none": "骨幹網路並未使用 ImageNet 預訓練權重：每次執行都從隨機權重開始，因此此處的「微調」與「凍結」"
+                    "並不能衡量遷移學習的效果。",
+    "weights_path": "骨幹網路以權重檔 {path} 初始化。",
+    "weights_mixed": "各次執行的初始權重不同，請見設定表。",
+    "scratch_note": "名稱為 *-scratch 的執行是對照組：相同網路從隨機權重開始訓練。",
+    "common_settings": "所有執行相同的設定：{items}。",
+    "generated_note": "本報告中的每個數字皆讀取自執行目錄，每一句關於數字的敘述也都由這些數字自動產生。",
+    "generated_at": "產生於 {date}，cxr-transfer {version}、torch {torch}，裝置：{device}。",
+    "h_settings": "設定",
+    "h_task_a": "任務 A：兩種網路架構",
+    "h_task_bc": "任務 B 與 C：各次執行的訓練過程",
+    "h_task_d": "任務 D：比較各次執行",
+    "h_task_e": "任務 E：測試集結果",
+    "h_task_e_05": "門檻值 0.5",
+    "h_task_e_youden": "以驗證集選出的 Youden 門檻值",
+    "h_stats": "差異是真的嗎？成對檢定",
+    "h_gradcam": "網路在看哪裡：Grad-CAM",
+    "h_errors": "錯誤分析：最有把握的錯誤",
+    "h_calibration": "校準：預測機率是否名副其實？",
+    "h_findings": "結論",
+    "task_a_intro": "參數量以二分類模型計算（可訓練參數：各模式實際更新的部分）。MACs 為乘加運算次數，即論文中所稱的"
+                    "「FLOPs」，分別以一張 {img}x{img} 與 224x224 影像計算。延遲為本機（{device}）上每張影像推論時間的"
+                    "中位數（批次大小 1）；大小為 fp32 權重；ImageNet top-1 為 torchvision 公布的 1000 類模型準確率。",
+    "task_bc_intro": "每次執行：訓練集與驗證集每個 epoch 的損失與準確率；驗證損失最低的檢查點（最佳 epoch）即為評估所用的模型。"
+                     "右圖：門檻值 0.5 時的測試集混淆矩陣。",
+    "task_d_intro": "所有執行疊合比較：每個 epoch 的驗證曲線，以及測試集上的 ROC 與精確度-召回率曲線（圖例中為曲線下面積）。",
+    "task_e_intro": "測試集指標，括號內為 95% bootstrap 信賴區間（對 {n} 張測試影像重抽樣）。"
+                    "敏感度為 PNEUMONIA 的召回率，特異度為 NORMAL 的召回率。",
+    "task_e_youden_intro": "相同指標，改用各執行的 Youden 門檻值（使敏感度 + 特異度 - 1 最大），"
+                           "此門檻值在驗證集上選出，從未使用測試集。",
+    "reference_note": "參考值，非本專案計算",
+    "stats_intro": "McNemar 精確檢定比較兩次執行在相同 {n} 張測試影像上的對錯（門檻值 0.5），p 值已針對 {m} 組比較做 "
+                   "Holm 校正。準確率差異（列減欄）附成對 bootstrap 95% 信賴區間。",
+    "gradcam_intro": "每次執行在相同 {n} 張測試影像上 PNEUMONIA 分數的 Grad-CAM（由所有執行的預測一次選出，涵蓋{kinds}）。"
+                     "暖色區域提高了 PNEUMONIA 分數。每個標題：該執行的結果與其預測為 PNEUMONIA 的機率。",
+    "errors_intro": "每次執行最有把握卻判錯的 {k} 張測試影像，附真實類別與預測為 PNEUMONIA 的機率。",
+    "calibration_intro": "校準良好的模型，其預測機率等於實際發生頻率（對角線）。Brier 分數：機率的均方誤差；"
+                         "ECE：以 {bins} 個等寬區間計算的期望校準誤差。兩者皆越低越好。",
+    "best_metric": "{metric}最佳：{run}，{value}（95% 信賴區間 {lo} 至 {hi}）。",
+    "best_lowest_loss": "測試損失最低：{run}，{value}（95% 信賴區間 {lo} 至 {hi}）。",
+    "lead_exceeds": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）不重疊：領先幅度超過抽樣不確定性。",
+    "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：差異仍在抽樣不確定性範圍內。",
+    "tie": "{runs} 的{metric}同為 {value}。",
+    "lead_paired": "在相同影像上成對比較 {run} 與 {second}：準確率差異 {diff} 個百分點（95% 信賴區間 {lo} 至 {hi}），"
+                   "McNemar {p}（Holm 校正後）：{verdict}。",
+    "list_sep": "、",
+    "pair_sentence": "{a} 對 {b}：準確率 {acc_a} 對 {acc_b}，差異 {diff} 個百分點（95% 信賴區間 {lo} 至 {hi}）；"
+                     "McNemar {p}（Holm 校正後）：{verdict}。",
+    "significant": "在 0.05 水準下顯著",
+    "not_significant": "在 0.05 水準下不顯著",
+    "pair_summary": "經 Holm 校正後，{m} 組成對差異中有 {k} 組在 0.05 水準下顯著。",
+    "mode_effect": "{backbone}：{mode_a}的測試準確率為 {acc_a}，{mode_b}為 {acc_b}（{verdict}）。",
+    "reference_compare": "先前從頭訓練的 CNN（{ref}，損失 {ref_loss}；為報告值，非重新計算）在準確率上被 {n} 次執行中的 "
+                         "{above} 次超越；其中 {sure} 次的整個 95% 信賴區間都高於它。",
+    "calibration_best": "校準最佳：{run}（ECE {ece}，Brier {brier}）；最差：{worst}（ECE {worst_ece}）。",
+    "youden_shift": "改用 Youden 門檻值後，各執行的敏感度變化介於 {lo} 至 {hi} 個百分點，"
+                    "依驗證集的建議在敏感度與特異度之間取捨。",
+    "one_run": "只有一次執行，無從比較。",
+    "no_mistakes": "{run}：測試集上沒有錯誤。",
+    "fastest": "本機推論最快：{backbone}（每張 {ms} 毫秒）；最小：{small}（{mb} MB）。",
+    "col_run": "執行", "col_backbone": "骨幹網路", "col_mode": "模式", "col_weights": "初始權重",
+    "col_dataset": "資料集", "col_img_size": "影像大小（裁切 / 縮放）", "col_epochs": "epoch 數（最佳）",
+    "col_batch": "批次大小", "col_lr": "學習率", "col_optimizer": "最佳化器", "col_scheduler": "學習率排程",
+    "col_augment": "資料增強", "col_dropout": "dropout", "col_seed": "亂數種子",
+    "col_train_time": "訓練時間", "col_n": "影像數（訓練 / 驗證 / 測試）",
+    "col_params": "參數量", "col_trainable": "可訓練（{mode}）", "col_head": "新分類頭",
+    "col_macs": "MACs（{img} px）", "col_macs_224": "MACs（224 px）", "col_latency": "延遲（毫秒 / 張）",
+    "col_size": "大小（MB）", "col_top1": "ImageNet top-1", "col_year": "年份",
+    "col_threshold": "門檻值", "col_brier": "Brier 分數", "col_ece": "ECE",
+    "col_pair": "比較組", "col_diff": "準確率差異（百分點）", "col_p_raw": "McNemar p", "col_p_holm": "p（Holm）",
+    "col_verdict": "0.05 水準",
+    "col_description": "架構",
+    "metric_accuracy": "準確率", "metric_loss": "損失", "metric_sensitivity": "敏感度",
+    "metric_specificity": "特異度", "metric_precision": "精確度", "metric_npv": "陰性預測值", "metric_f1": "F1",
+    "metric_roc_auc": "ROC-AUC", "metric_pr_auc": "PR-AUC", "metric_brier": "Brier 分數",
+    "mode_finetune": "微調", "mode_frozen": "凍結", "mode_scratch": "從頭訓練",
+    "weights_imagenet_short": "ImageNet", "weights_none_short": "隨機（無）",
+    "yes": "是", "no": "否",
+    "kind_tp": "真陽性", "kind_fp": "偽陽性", "kind_fn": "偽陰性", "kind_tn": "真陰性",
+    "kind_tp_short": "TP", "kind_fp_short": "FP", "kind_fn_short": "FN", "kind_tn_short": "TN",
+    "true_label": "實際 {label}", "p_label": "P(肺炎) {p}",
+    "h_data": "資料探索",
+    "h_counts": "各資料分割與類別的影像數",
+    "h_patients": "各分割的病患數與資料洩漏檢查",
+    "h_samples": "影像範例",
+    "h_intensity": "像素強度",
+    "h_sizes": "影像尺寸（縮放前）",
+    "col_split": "分割", "col_images": "影像數", "col_patients": "病患數", "col_share": "PNEUMONIA 比例",
+    "col_shared_with": "同時出現於",
+    "leak_none": "沒有任何病患同時出現在兩個以上的分割中。",
+    "leak_found": "有 {n} 位病患出現在多個分割中：{pairs}。",
+    "check_ok": "資料檢查（內容相同的影像、無法讀取或多餘的檔案）未發現任何問題。",
+    "check_problems": "資料檢查（內容相同的影像、無法讀取或多餘的檔案）發現：",
+    "sizes_sampled": "{n} 張影像的原始尺寸（每個分割最多 {per_split} 張，平均間隔抽樣）。",
+    "h_run_summary": "本次執行的測試指標",
+}
+
+TEXTS = {"en": EN, "zh-TW": ZH_TW}
+assert set(EN) == set(ZH_TW), f"untranslated keys: {sorted(set(EN) ^ set(ZH_TW))}"
+
+
+def check_lang(lang: str) -> str:
+    if lang not in TEXTS:
+        raise ConfigError(f"unknown report language {lang!r}", f"use one of: {', '.join(LANGS)}")
+    return lang
+
+
+def text(lang: str, key: str, **values) -> str:
+    """The template ``key`` in ``lang``, formatted with ``values``."""
+    return TEXTS[check_lang(lang)][key].format(**values)
