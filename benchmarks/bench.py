@@ -390,20 +390,6 @@ def per_item_ms(dataset, keys: list, passes: int = 2) -> float:
     return 1000 * best
 
 
-class CpuSeeded(train.SeededAugmentation):
-    """A candidate fix, measured as a diagnostic: seed only the CPU generator (the transforms run on the CPU)
-    instead of torch.manual_seed, which also visits every accelerator backend and costs ~0.1-0.5 ms."""
-
-    def __getitem__(self, key):
-        i, epoch = key
-        state = torch.get_rng_state()
-        torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch * 7919 + i) % (2**63))
-        try:
-            return self.dataset[i]
-        finally:
-            torch.set_rng_state(state)
-
-
 def bench_loop(sz: dict, work: Path) -> dict:
     n = sz["images"]
     cfg = RunConfig(dataset="synthetic", backbone=sz["backbone"], mode="finetune", weights="none",
@@ -451,25 +437,17 @@ def bench_loop(sz: dict, work: Path) -> dict:
         say(f"  {key:<26} {n / median(times[key]):6.2f} images/s (diagnostic)")
     rates = {k: r3(n / median(v)) for k, v in times.items()}
 
-    # where a loop could lose time: per-item data work, SeededAugmentation's fork_rng + torch.manual_seed
+    # where a loop could lose time: per-item data work, SeededAugmentation's per-image seeding
     seeded = stages[0].train_loader.dataset
     keys = list(range(n))
     item = per_item_ms(seeded.dataset, keys)
     forked = per_item_ms(seeded, [(i, 0) for i in keys])
-    cpu_seeded = CpuSeeded(seeded.dataset, seeded.seed)
-    cpu_only = per_item_ms(cpu_seeded, [(i, 0) for i in keys])
-    same = all(torch.equal(seeded[(i, 3)][0], cpu_seeded[(i, 3)][0]) for i in keys[:4])
-    t = time.perf_counter()
-    for i in range(200):
-        torch.manual_seed(i)
-    manual_seed_ms = 1000 * (time.perf_counter() - t) / 200
     train.seed_everything(cfg.seed, cfg.deterministic)
     loader_w = loader_epochs(stages[default_w].train_loader.dataset.dataset, cfg, default_w, 2)[1]
     step_ms_per_image = 1000 / rates["bare_step_in_memory"]
     diagnostics = {
         "data_item_ms_workers0": r3(item), "seeded_item_ms_workers0": r3(forked),
-        "seeding_overhead_ms_per_item": r3(forked - item), "torch_manual_seed_ms": r3(manual_seed_ms),
-        "cpu_generator_seed_item_ms_workers0": r3(cpu_only), "cpu_generator_seed_gives_equal_tensors": same,
+        "seeding_overhead_ms_per_item": r3(forked - item),
         f"data_only_loader_images_per_s_workers{default_w}": r3(loader_w[1] / loader_w[0]),
         "compute_ms_per_image": r3(step_ms_per_image),
         "data_cpu_share_of_compute": r3(forked / step_ms_per_image),

@@ -116,6 +116,33 @@ def test_resume_after_sigkill_gives_identical_metrics(tmp_path):
     assert (killed / "predictions.csv").read_text() == (tmp_path / "whole" / "predictions.csv").read_text()
 
 
+class Interrupted(Exception):
+    pass
+
+
+def test_frozen_run_resumes_from_head_only_checkpoints(tmp_path):
+    """Frozen mode checkpoints only the head each epoch; an interrupted run still ends identical."""
+    cfg = RunConfig(**TINY, backbone="squeezenet1_1", mode="frozen", epochs=4, lr=1e-3)
+
+    def stop_after_epoch_2(msg):
+        if str(msg).startswith("epoch 2/4"):
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train.fit(cfg, tmp_path / "cut", log=stop_after_epoch_2)
+    last = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
+    assert set(last["trained"]) == set(models.build_model("squeezenet1_1", "frozen", None, 0.5).head.state_dict())
+    lines = []
+    resumed = train.fit(cfg, tmp_path / "cut", log=lines.append)
+    assert any("resuming" in str(m) and "after epoch 2" in str(m) for m in lines)
+    whole = train.fit(cfg, tmp_path / "whole", log=lambda _m: None)
+    assert stable(resumed) == stable(whole)
+    best_cut = torch.load(tmp_path / "cut" / "best.pt", weights_only=False)["model"]
+    best_whole = torch.load(tmp_path / "whole" / "best.pt", weights_only=False)["model"]
+    assert best_cut.keys() == best_whole.keys()  # the whole model, backbone included
+    assert all(torch.equal(best_cut[k], best_whole[k]) for k in best_cut)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--lr", "0"], "invalid lr"),
     (["--epochs", "0"], "invalid epochs"),

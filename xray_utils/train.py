@@ -12,6 +12,7 @@ beside it. What this adds:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -106,9 +107,14 @@ class SeededAugmentation(Dataset):
     def __getitem__(self, key):
         if isinstance(key, tuple):
             i, epoch = key
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed((self.seed * 1_000_003 + epoch * 7919 + i) % (2**63))
+            # Only the CPU generator drives the transforms; torch.manual_seed would also visit every
+            # accelerator backend, a third of the per-image cost of the cached data path.
+            saved = torch.get_rng_state()
+            try:
+                torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch * 7919 + i) % (2**63))
                 return self.dataset[i]
+            finally:
+                torch.set_rng_state(saved)
         return self.dataset[key]
 
 
@@ -211,6 +217,10 @@ def build_stage(cfg: RunConfig, model: models.XrayNet, splits: data.Splits, devi
 
     # Frozen backbone: its output never changes, so compute it once per split (K augmented views of train).
     views = cfg.feature_views if cfg.augment else 1
+    if device.type == "cpu" and cfg.decode_cache:
+        # On the CPU the backbone already keeps every core busy; cached pixels need only a crop and a
+        # normalisation, so loader workers would just compete with it (and cost a start per split).
+        workers = 0
     t0 = time.perf_counter()
     train_views = torch.stack([
         extract_features(model, train_ds, cfg, ctx, device, workers, epoch=v, desc=f"features train {v + 1}/{views}")
@@ -359,11 +369,25 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
     dtype = amp_dtype(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
 
+    # What the epoch checkpoints hold: the whole model, or in frozen mode only the head. A frozen backbone
+    # is the same every epoch (rebuilt from the weights and seed on resume, checked by digest), and writing
+    # its ~45 MB twice per epoch would cost more than training the head on cached features.
+    trained_part = model.head if cfg.mode == "frozen" else model
+    backbone_digest = _state_digest(model.backbone) if cfg.mode == "frozen" else None
+    best_state = None  # frozen mode: the best head so far, written into best.pt after the loop
+
     history: list[dict] = []
     best_loss, best_epoch, stale, start_epoch = float("inf"), 0, 0, 0
     if rd.last_checkpoint.exists():
         ckpt = _load_checkpoint(rd.last_checkpoint)
-        model.load_state_dict(ckpt["model"])
+        if "trained" not in ckpt:
+            raise XrayError(f"{rd.last_checkpoint} was written by an older version of this tool",
+                            "rerun with --force to start this run again")
+        if ckpt.get("backbone_digest") != backbone_digest:
+            raise XrayError(f"{rd.last_checkpoint} was saved with a different frozen backbone than the weights "
+                            "give now", "rerun with --force to start this run again")
+        trained_part.load_state_dict(ckpt["trained"])
+        best_state = ckpt.get("best_state")
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt.get("scheduler"):
             scheduler.load_state_dict(ckpt["scheduler"])
@@ -397,14 +421,16 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
         else:
             stale += 1
         epochs_bar.set_postfix(train_loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}")
+        if improved and backbone_digest is not None:
+            best_state = {k: v.detach().clone() for k, v in trained_part.state_dict().items()}
         if ctx.is_main:
-            if improved:
-                atomic.torch_save({"model": model.state_dict(), "epoch": epoch + 1, "config": cfg.to_dict()},
-                                  rd.best_checkpoint)
+            if improved and backbone_digest is None:
+                _save_best(rd, model, epoch + 1, cfg)
             rd.write_history(history)
             # last.pt is written after best.pt: whatever it points to already exists when we resume
             atomic.torch_save({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "trained": trained_part.state_dict(), "backbone_digest": backbone_digest,
+                "best_state": best_state, "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "scaler": scaler.state_dict(), "epoch": epoch + 1, "history": history,
                 "best_loss": best_loss, "best_epoch": best_epoch, "stale": stale, "rng": rng_state(),
@@ -417,6 +443,9 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
     distributed.barrier(ctx)
     metrics = None
     if ctx.is_main:
+        if best_state is not None:  # frozen: the one full checkpoint, frozen backbone + best head
+            trained_part.load_state_dict(best_state)
+            _save_best(rd, model, best_epoch, cfg)
         model.load_state_dict(_load_checkpoint(rd.best_checkpoint)["model"])
         metrics = evaluate_run(cfg, rd, stage, splits, device, dtype is not None)
         metrics.update({
@@ -458,6 +487,20 @@ def evaluate_run(cfg: RunConfig, rd: RunDir, stage: Stage, splits: data.Splits, 
         "test_youden": at(threshold),
         "val": evaluate.classification_metrics(y_val, p_val),
     }
+
+
+def _save_best(rd: RunDir, model: nn.Module, epoch: int, cfg: RunConfig) -> None:
+    """best.pt: the whole model's state_dict, loadable on its own (evaluate, Grad-CAM)."""
+    atomic.torch_save({"model": model.state_dict(), "epoch": epoch, "config": cfg.to_dict()}, rd.best_checkpoint)
+
+
+def _state_digest(module: nn.Module) -> str:
+    """SHA-1 of a module's state_dict (names and bytes): a resumed frozen run checks its backbone is the same."""
+    h = hashlib.sha1()
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def _load_checkpoint(path: Path) -> dict:
