@@ -176,6 +176,8 @@ def test_every_run_directory_is_complete(built):
     assert (result.out / pipeline.NOTEBOOK_DATA).exists() and (result.out / pipeline.NOTEBOOK_ANALYSIS).exists()
     assert any("[2/4] squeezenet1_1-finetune" in line for line in lines)
     assert any("epoch 2/2" in line for line in lines)  # epoch progress is streamed
+    meta = json.loads((result.out / "report.json").read_text())
+    assert meta["synthetic"] is True and meta["runs"] == names and meta["dataset"] == "synthetic"
 
 
 @pytest.mark.slow
@@ -355,8 +357,33 @@ def test_a_folder_holding_a_run_with_other_settings_is_refused_before_anything_r
 
 def test_demo_is_offline_synthetic_and_random_weights(monkeypatch):
     seen = {}
-    monkeypatch.setattr(pipeline, "build_report", lambda **kw: seen.update(kw))
+    monkeypatch.setattr(pipeline, "build_report", lambda **kw: seen.update(kw) or "result")
+    monkeypatch.setattr(pipeline, "publish_demo", lambda result, reports, log: seen.update(published=reports))
     pipeline.demo(epochs=1)
+    assert seen["published"] == default_project_dir() / "reports"
     assert seen["dataset"] == "synthetic" and seen["weights"] == "none" and seen["epochs"] == 1
     assert seen["img_size"] <= 64 and seen["extra"]["synthetic_train"] <= 240
     assert Path(seen["out"]) == default_project_dir() / "reports" / "demo"
+
+
+def test_the_demo_report_is_published_to_reports_but_never_over_a_real_report(tmp_path):
+    demo_out = tmp_path / "reports" / "demo"
+    demo_out.mkdir(parents=True)
+    (demo_out / "report.html").write_text("<html>demo</html>")
+    (demo_out / "report.pdf").write_bytes(b"%PDF demo")
+    (demo_out / "report.json").write_text(json.dumps({"synthetic": True}))
+    result = pipeline.ReportResult(out=demo_out, html=demo_out / "report.html", pdf=demo_out / "report.pdf")
+    reports = tmp_path / "reports"
+    assert pipeline.publish_demo(result, reports, log=lambda _m: None)  # fresh clone: published
+    assert (reports / "report.html").read_text() == "<html>demo</html>"
+    assert (reports / "report.pdf").read_bytes() == b"%PDF demo"
+    (demo_out / "report.html").write_text("<html>demo 2</html>")
+    assert pipeline.publish_demo(result, reports, log=lambda _m: None)  # an earlier demo's: replaced
+    assert (reports / "report.html").read_text() == "<html>demo 2</html>"
+    # a report on real data is never replaced by a demo
+    (reports / "report.html").write_text("<html>real</html>")
+    (reports / "report.json").write_text(json.dumps({"synthetic": False, "dataset": "folder"}))
+    lines = []
+    assert not pipeline.publish_demo(result, reports, log=lines.append)
+    assert (reports / "report.html").read_text() == "<html>real</html>"
+    assert "kept" in lines[0] and str(demo_out / "report.html") in lines[0]

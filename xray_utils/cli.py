@@ -62,8 +62,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     base = RunConfig.load(args.config).to_dict() if args.config else RunConfig().to_dict()
     fields = [f for _, f, _ in TRAIN_FLAGS] + [f for _, f, _ in TRAIN_SWITCHES]
     changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    # absolute paths, as the notebooks store them: config.json stays valid from any working directory, and
+    # a run started here is the same run as one started by `xray report`
     if changes.get("weights") not in (None, "imagenet", "none"):
-        changes["weights"] = str(Path(changes["weights"]).expanduser())
+        changes["weights"] = str(Path(changes["weights"]).expanduser().resolve())
+    if changes.get("data_dir"):
+        changes["data_dir"] = str(Path(changes["data_dir"]).expanduser().resolve())
     return RunConfig.from_dict({**base, **changes}, source="command line")
 
 

@@ -473,6 +473,13 @@ def build_report(backbones: str | list[str] | None = None, modes: str | list[str
             result.pdf = print_pdf(result.html, out / "report.pdf", browser)
             log(f"report: {result.pdf}")
     result.seconds = time.perf_counter() - t0
+    # what this report is, for people and for `xray demo` (which must never replace a report on real data)
+    atomic.write_json(out / "report.json", {
+        "dataset": dataset, "data_source": source, "synthetic": dataset == "synthetic",
+        "runs": [p.name for p in plans], "lang": lang, "html": result.html.name,
+        "pdf": result.pdf.name if result.pdf else None, "seconds": round(result.seconds, 1),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
     log(f"done in {result.seconds:.0f} s")
     return result
 
@@ -481,14 +488,44 @@ def demo(out: str | Path | None = None, force: bool = False, lang: str = "en", k
          pdf: bool = True, log: Callable[[str], None] = print, **options: Any) -> ReportResult:
     """The whole report offline on synthetic phantoms with random initial weights (a few minutes on CPU).
 
-    Written to reports/demo/ by default, so a demo never mixes with (or is refused by) a real report.
+    Runs go to reports/demo/ by default, so a demo never mixes with (or is refused by) a real report's runs;
+    its report.html and report.pdf are then published to reports/ (see publish_demo).
     """
     settings = {**DEMO_SETTINGS, **{k: v for k, v in options.items() if k in DEMO_SETTINGS and v is not None}}
     extra = {**DEMO_EXTRA, **(options.pop("extra", None) or {})}
     rest = {k: v for k, v in options.items() if k not in DEMO_SETTINGS}
-    out = Path(out).expanduser() if out else default_project_dir() / "reports" / "demo"
-    return build_report(out=out, force=force, lang=lang, kernel=kernel, pdf=pdf, log=log, extra=extra,
-                        **settings, **rest)
+    reports = default_project_dir() / "reports"
+    result = build_report(out=Path(out).expanduser() if out else reports / "demo", force=force, lang=lang,
+                          kernel=kernel, pdf=pdf, log=log, extra=extra, **settings, **rest)
+    if out is None:
+        publish_demo(result, reports, log)
+    return result
+
+
+def publish_demo(result: ReportResult, reports: Path, log: Callable[[str], None] = print) -> bool:
+    """Copy the demo's report.html/.pdf to reports/, unless reports/ holds a report on real data.
+
+    The demo's runs stay in reports/demo/ (so they never collide with real runs in reports/runs/); only
+    the rendered files are published, replacing an earlier demo's but never a real report.
+    """
+    meta = reports / "report.json"
+    if (reports / "report.html").exists():
+        try:
+            previous = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+        if previous.get("synthetic") is not True:
+            log(f"kept {reports / 'report.html'} (not a demo report); the demo's report is {result.html}")
+            return False
+    atomic.write_bytes(reports / "report.html", result.html.read_bytes())
+    log(f"report: {reports / 'report.html'} (copy of {result.html})")
+    if result.pdf is not None:
+        atomic.write_bytes(reports / "report.pdf", result.pdf.read_bytes())
+        log(f"report: {reports / 'report.pdf'}")
+    elif (reports / "report.pdf").exists():
+        (reports / "report.pdf").unlink()  # an earlier demo's PDF would not match the new HTML
+    atomic.write_bytes(meta, (result.out / "report.json").read_bytes())
+    return True
 
 
 # ----------------------------------------------------------------------------------------------------
