@@ -44,7 +44,7 @@ DEFAULT_MODES = ("finetune", "frozen")
 DEFAULT_KERNEL = "python3"
 
 # `xray demo`: the whole pipeline on synthetic phantoms, offline, in a couple of minutes on two CPU cores.
-DEMO_SETTINGS = dict(dataset="synthetic", img_size=56, epochs=4, weights="none")
+DEMO_SETTINGS = dict(dataset="synthetic", img_size=56, epochs=8, weights="none")
 DEMO_EXTRA = {"synthetic_train": 200, "synthetic_test": 100, "lr": 1e-3, "batch_size": 32, "num_workers": 0}
 
 BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
