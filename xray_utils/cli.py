@@ -16,37 +16,42 @@ from .errors import XrayError
 
 # (flag, RunConfig field, argparse kwargs): flags left out keep the config file's or the default value.
 TRAIN_FLAGS = [
-    ("--dataset", "dataset", dict(choices=DATASETS)),
+    ("--dataset", "dataset", dict(choices=DATASETS, help="data source (default folder)")),
     ("--data-dir", "data_dir", dict(metavar="PATH", help="data folder, npz file or folder")),
-    ("--backbone", "backbone", dict(choices=BACKBONES)),
-    ("--mode", "mode", dict(choices=MODES)),
-    ("--weights", "weights", dict(metavar="{imagenet,none,PATH}")),
-    ("--epochs", "epochs", dict(type=int)),
-    ("--img-size", "img_size", dict(type=int, help="crop size; resize scales with it (N*256/224)")),
-    ("--batch-size", "batch_size", dict(type=int)),
-    ("--lr", "lr", dict(type=float)),
-    ("--weight-decay", "weight_decay", dict(type=float)),
-    ("--dropout", "dropout", dict(type=float)),
-    ("--optimizer", "optimizer", dict(choices=OPTIMIZERS)),
-    ("--scheduler", "scheduler", dict(choices=SCHEDULERS)),
-    ("--early-stopping", "early_stopping", dict(type=int, metavar="PATIENCE")),
-    ("--val-split", "val_split", dict(choices=VAL_SPLITS)),
-    ("--mnist-size", "mnist_size", dict(type=int, choices=(28, 64, 128, 224))),
-    ("--feature-views", "feature_views", dict(type=int, metavar="K")),
-    ("--seed", "seed", dict(type=int)),
-    ("--device", "device", dict(choices=("auto", "cpu", "cuda", "mps"))),
-    ("--num-workers", "num_workers", dict(type=int)),
-    ("--amp", "amp", dict(choices=("auto", "on", "off"))),
-    ("--cache-dir", "cache_dir", dict(metavar="PATH")),
+    ("--backbone", "backbone", dict(choices=BACKBONES, help="torchvision architecture (default resnet18)")),
+    ("--mode", "mode", dict(choices=MODES, help="finetune: all weights train (default); frozen: only the head; "
+                                                 "scratch: random init, all train")),
+    ("--weights", "weights", dict(metavar="{imagenet,none,PATH}",
+                                  help="initial weights (default imagenet; none for scratch); PATH: a state_dict")),
+    ("--epochs", "epochs", dict(type=int, help="default 10")),
+    ("--img-size", "img_size", dict(type=int, help="crop size (default 224); resize scales with it (N*256/224)")),
+    ("--batch-size", "batch_size", dict(type=int, help="global batch (default 32)")),
+    ("--lr", "lr", dict(type=float, help="learning rate (default 1e-4)")),
+    ("--weight-decay", "weight_decay", dict(type=float, help="default 0.002")),
+    ("--dropout", "dropout", dict(type=float, help="before the new head (default 0.5)")),
+    ("--optimizer", "optimizer", dict(choices=OPTIMIZERS, help="default adamw")),
+    ("--scheduler", "scheduler", dict(choices=SCHEDULERS, help="learning-rate schedule (default none)")),
+    ("--early-stopping", "early_stopping", dict(type=int, metavar="PATIENCE",
+                                                help="stop after PATIENCE epochs without a better val loss")),
+    ("--val-split", "val_split", dict(choices=VAL_SPLITS, help="patient: re-split train+val 10%% by patient "
+                                                                "(default); given: keep the data's own val")),
+    ("--mnist-size", "mnist_size", dict(type=int, choices=(28, 64, 128, 224), help="PneumoniaMNIST npz size")),
+    ("--feature-views", "feature_views", dict(type=int, metavar="K",
+                                              help="frozen mode: augmented views of each train image cached")),
+    ("--seed", "seed", dict(type=int, help="default 0")),
+    ("--device", "device", dict(choices=("auto", "cpu", "cuda", "mps"), help="default auto")),
+    ("--num-workers", "num_workers", dict(type=int, help="DataLoader workers (default: by CPU count)")),
+    ("--amp", "amp", dict(choices=("auto", "on", "off"), help="mixed precision on CUDA (default auto)")),
+    ("--cache-dir", "cache_dir", dict(metavar="PATH", help="decode cache (default data/cache or $XRAY_CACHE_DIR)")),
 ]
-TRAIN_SWITCHES = [  # (flag, field, value stored)
-    ("--class-weights", "class_weights", True),
-    ("--no-augment", "augment", False),
-    ("--no-decode-cache", "decode_cache", False),
-    ("--no-feature-cache", "feature_cache", False),
-    ("--nondeterministic", "deterministic", False),
-    ("--strict", "strict", True),
-    ("--no-progress", "progress", False),
+TRAIN_SWITCHES = [  # (flag, field, value stored, help)
+    ("--class-weights", "class_weights", True, "weight the loss by inverse class frequency"),
+    ("--no-augment", "augment", False, "no ColorJitter on train"),
+    ("--no-decode-cache", "decode_cache", False, "decode and resize every image every epoch"),
+    ("--no-feature-cache", "feature_cache", False, "frozen mode: run the backbone every epoch (the homework's way)"),
+    ("--nondeterministic", "deterministic", False, "allow nondeterministic (faster) algorithms"),
+    ("--strict", "strict", True, "unreadable images are an error instead of skipped with a warning"),
+    ("--no-progress", "progress", False, "no progress bars"),
 ]
 
 
@@ -54,13 +59,13 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="a config.json to start from (flags override it)")
     for flag, field, kw in TRAIN_FLAGS:
         p.add_argument(flag, dest=field, default=None, **kw)
-    for flag, field, value in TRAIN_SWITCHES:
-        p.add_argument(flag, dest=field, action="store_const", const=value, default=None)
+    for flag, field, value, help in TRAIN_SWITCHES:
+        p.add_argument(flag, dest=field, action="store_const", const=value, default=None, help=help)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     base = RunConfig.load(args.config).to_dict() if args.config else RunConfig().to_dict()
-    fields = [f for _, f, _ in TRAIN_FLAGS] + [f for _, f, _ in TRAIN_SWITCHES]
+    fields = [f for _, f, _ in TRAIN_FLAGS] + [f for _, f, _, _ in TRAIN_SWITCHES]
     changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     # absolute paths, as the notebooks store them: config.json stays valid from any working directory, and
     # a run started here is the same run as one started by `xray report`
