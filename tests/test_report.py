@@ -91,7 +91,7 @@ def test_findings_name_the_best_run_and_judge_the_gap_against_the_intervals(root
     assert sentence.startswith(f"Best accuracy: {base[0].name} with 95.00%")
     assert "exceeds the sampling uncertainty" in sentence and base[1].name in sentence
     close = report.Report([with_accuracy(base[0], 0.90, 0.84, 0.95), with_accuracy(base[1], 0.88, 0.82, 0.93)])
-    assert "within the sampling uncertainty" in close.best_run_sentences("accuracy")[0]
+    assert "intervals cannot tell them apart" in close.best_run_sentences("accuracy")[0]
     tied = report.Report([with_accuracy(base[0], 0.9, 0.8, 1.0), with_accuracy(base[1], 0.9, 0.8, 1.0)])
     assert "tie" in tied.best_run_sentences("accuracy")[0]
 

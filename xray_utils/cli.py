@@ -77,12 +77,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import train
+    from . import distributed, train
 
     cfg = config_from_args(args)
     out = args.out or str(default_project_dir() / "reports" / "runs" / cfg.run_name)
     train.fit(cfg, out, force=args.force)
-    print(f"run directory: {out}")
+    if distributed.launched_rank() == 0:  # under torchrun only rank 0 speaks
+        print(f"run directory: {out}")
     return 0
 
 

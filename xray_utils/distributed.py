@@ -38,6 +38,11 @@ def _env_int(*names: str, default: int) -> int:
     return default
 
 
+def launched_rank() -> int:
+    """This process's rank as the launcher (torchrun, srun) set it; 0 when run alone."""
+    return _env_int("RANK", "SLURM_PROCID", default=0)
+
+
 def init(device_kind: str) -> Context:
     """Join the process group if launched by torchrun/srun; return this process's place in it."""
     world = _env_int("WORLD_SIZE", "SLURM_NTASKS", default=1)

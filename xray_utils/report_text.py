@@ -78,8 +78,8 @@ EN = {
     "best_lowest_loss": "Lowest test loss: {run} with {value} (95% CI {lo} to {hi}).",
     "lead_exceeds": "Its interval does not overlap that of the runner-up, {run} ({value}, {lo} to {hi}): the lead "
                     "exceeds the sampling uncertainty.",
-    "lead_within": "Its interval overlaps that of the runner-up, {run} ({value}, {lo} to {hi}): the difference is "
-                   "within the sampling uncertainty.",
+    "lead_within": "Its interval overlaps that of the runner-up, {run} ({value}, {lo} to {hi}): the two separate "
+                   "intervals cannot tell them apart (a paired test on the same images is sharper).",
     "tie": "{runs} tie on {metric} at {value}.",
     "lead_paired": "On the same images, the paired comparison of {run} and {second}: accuracy difference {diff} "
                    "percentage points (95% CI {lo} to {hi}), McNemar {p} (Holm-corrected): {verdict}.",
@@ -189,7 +189,7 @@ ZH_TW = {
     "best_metric": "{metric}最佳：{run}，{value}（95% 信賴區間 {lo} 至 {hi}）。",
     "best_lowest_loss": "測試損失最低：{run}，{value}（95% 信賴區間 {lo} 至 {hi}）。",
     "lead_exceeds": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）不重疊：領先幅度超過抽樣不確定性。",
-    "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：差異仍在抽樣不確定性範圍內。",
+    "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：僅憑各自的信賴區間無法區分兩者（在相同影像上的成對檢定更靈敏）。",
     "tie": "{runs} 的{metric}同為 {value}。",
     "lead_paired": "在相同影像上成對比較 {run} 與 {second}：準確率差異 {diff} 個百分點（95% 信賴區間 {lo} 至 {hi}），"
                    "McNemar {p}（Holm 校正後）：{verdict}。",
