@@ -54,3 +54,36 @@ def test_torchrun_two_processes_matches_one(tmp_path):
     assert ddp["n"] == single["n"]
     assert abs(ddp["test"]["accuracy"] - single["test"]["accuracy"]) <= 0.05
     assert abs(ddp["test"]["loss"] - single["test"]["loss"]) <= 0.05
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None,
+                    reason="torchrun not installed")
+def test_torchrun_resumes_an_interrupted_run_from_its_checkpoint(tmp_path):
+    cfg = RunConfig(dataset="synthetic", backbone="squeezenet1_1", mode="finetune", weights="none", epochs=2,
+                    img_size=32, batch_size=16, progress=False, num_workers=0)
+
+    def stop_after_epoch_1(msg):
+        if str(msg).startswith("epoch 1/2"):
+            raise Interrupted
+
+    out = tmp_path / "run"
+    with pytest.raises(Interrupted):
+        train.fit(cfg, out, log=stop_after_epoch_1)
+    first_epoch = (out / "history.csv").read_text().splitlines()[1]
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    args = ["--dataset", "synthetic", "--backbone", "squeezenet1_1", "--mode", "finetune", "--weights", "none",
+            "--epochs", "2", "--img-size", "32", "--batch-size", "16", "--no-progress", "--num-workers", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "xray_utils.cli", "train",
+                           *args, "--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("resuming") == 1 and proc.stdout.count("run directory:") == 1
+    assert (out / "COMPLETE").exists()
+    history = (out / "history.csv").read_text().splitlines()
+    assert len(history) == 3 and history[1] == first_epoch  # epoch 1 kept, epoch 2 trained by both ranks
+    assert json.loads((out / "config.json").read_text())["world_size"] == 2
