@@ -146,8 +146,8 @@ def test_path_with_torchvision_name_is_hash_checked(tmp_path, torch_home):
 def test_missing_corrupt_or_foreign_files_are_weights_errors(tmp_path, torch_home):
     with pytest.raises(WeightsError, match="does not exist"):
         weights.resolve_state_dict("resnet18", str(tmp_path / "nope.pth"))
-    with pytest.raises(WeightsError, match="folder"):
-        weights.resolve_state_dict("resnet18", str(tmp_path))
+    with pytest.raises(WeightsError, match="has no resnet18-f37072fd.pth"):
+        weights.resolve_state_dict("resnet18", str(tmp_path))  # a folder without the backbone's file
 
     truncated = tmp_path / "truncated.pth"
     torch.save(small_state_dict(), truncated)
@@ -197,3 +197,17 @@ def test_state_dict_of_another_backbone_is_refused_when_building(tmp_path, torch
     loaded = weights.resolve_state_dict("resnet18", str(path))
     with pytest.raises(WeightsError, match="resnet18"):
         models.build_model("resnet18", "finetune", loaded)
+
+
+def test_a_folder_of_torchvision_files_serves_every_backbone(tmp_path, monkeypatch):
+    state_dict = small_state_dict()
+    torch.save(state_dict, tmp_path / "tmp.pth")
+    digest = sha256(tmp_path / "tmp.pth")[:8]
+    (tmp_path / "tmp.pth").rename(tmp_path / f"squeezenet1_1-{digest}.pth")
+    monkeypatch.setattr(weights, "imagenet_url",
+                        lambda b: f"https://example.invalid/models/{b}-{digest if b == 'squeezenet1_1' else 'f00d'}.pth")
+    loaded = weights.resolve_state_dict("squeezenet1_1", str(tmp_path))
+    assert all(torch.equal(loaded[k], v) for k, v in state_dict.items())
+    with pytest.raises(WeightsError, match="has no resnet18-f00d.pth") as e:
+        weights.resolve_state_dict("resnet18", str(tmp_path))
+    assert "example.invalid/models/resnet18-f00d.pth" in e.value.hint

@@ -168,7 +168,8 @@ class RunConfig:
         if w not in ("imagenet", "none") and not Path(w).expanduser().exists():
             raise ConfigError(
                 f"weights file not found: {w}",
-                "pass --weights imagenet, --weights none, or the path of an existing .pth state_dict",
+                "pass --weights imagenet, --weights none, the path of an existing .pth state_dict, or a folder "
+                "of torchvision's .pth files",
             )
         return self
 

@@ -27,7 +27,7 @@ EN = {
     "weights_imagenet": "The backbones start from ImageNet-pretrained weights (torchvision's).",
     "weights_none": "The backbones were NOT ImageNet-pretrained: every run started from random weights, so "
                     "'fine-tune' and 'frozen' here do not measure transfer learning.",
-    "weights_path": "The backbones start from the weights file {path}.",
+    "weights_path": "The backbones start from the weights at {path}.",
     "weights_mixed": "Initial weights differ between runs: see the settings table.",
     "scratch_note": "Runs named *-scratch are a control: the same network trained from random weights.",
     "common_settings": "Same for every run: {items}.",
@@ -150,7 +150,7 @@ ZH_TW = {
     "weights_imagenet": "骨幹網路以 ImageNet 預訓練權重（torchvision 提供）初始化。",
     "weights_none": "骨幹網路並未使用 ImageNet 預訓練權重：每次執行都從隨機權重開始，因此此處的「微調」與「凍結」"
                     "並不能衡量遷移學習的效果。",
-    "weights_path": "骨幹網路以權重檔 {path} 初始化。",
+    "weights_path": "骨幹網路以 {path} 中的權重初始化。",
     "weights_mixed": "各次執行的初始權重不同，請見設定表。",
     "scratch_note": "名稱為 *-scratch 的執行是對照組：相同網路從隨機權重開始訓練。",
     "common_settings": "所有執行相同的設定：{items}。",

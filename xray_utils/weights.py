@@ -9,7 +9,8 @@ torchvision architecture with its 1000-class ImageNet head (``models.build_model
   while downloading, so a file already in the cache is verified here. Offline and not cached is an error
   that says which file to put where: nothing silently falls back to random weights.
 * a path: a file holding a state_dict (torchvision's own ``.pth``, or a checkpoint dict with it under
-  ``"state_dict"`` or ``"model"``).
+  ``"state_dict"`` or ``"model"``), or a folder holding torchvision's files under their own names
+  (``resnet18-f37072fd.pth``, ...): the one for the backbone is taken, so one setting serves a report grid.
 
 Files are always read with ``torch.load(weights_only=True)``: a weights file cannot run code.
 """
@@ -57,6 +58,8 @@ def resolve_state_dict(backbone: str, spec: str, progress: bool = True) -> dict[
         return None
     if spec == "imagenet":
         state_dict = _imagenet_state_dict(backbone, progress)
+    elif Path(spec).expanduser().is_dir():
+        state_dict = _folder_state_dict(backbone, Path(spec).expanduser())
     else:
         state_dict = _file_state_dict(Path(spec).expanduser())
     return upgrade_legacy_keys(state_dict)
@@ -94,17 +97,31 @@ def _imagenet_state_dict(backbone: str, progress: bool) -> dict[str, torch.Tenso
             f"({type(err).__name__}: {err}); nothing falls back to random weights",
             f"download {url} on a machine with internet and put the file, named {filename}, in the folder "
             f"{folder} (set TORCH_HOME to use another cache); or pass --weights PATH to a {backbone} "
-            f"state_dict you already have (--weights none trains from random weights on purpose)",
+            f"state_dict you already have, or a folder of torchvision's files (--weights none trains from random "
+            f"weights on purpose)",
         ) from err
     return _as_state_dict(loaded, cached)
 
 
+def _folder_state_dict(backbone: str, folder: Path) -> dict[str, torch.Tensor]:
+    """A folder of torchvision's own files (as copied from a hub cache): one weights setting for a whole
+    report grid of several backbones, offline."""
+    filename = imagenet_url(backbone).rsplit("/", 1)[-1]
+    path = folder / filename
+    if not path.is_file():
+        raise WeightsError(
+            f"the weights folder {folder} has no {filename} (torchvision's ImageNet file for {backbone})",
+            f"put {filename} from {imagenet_url(backbone)} into {folder}, or pass --weights with a single file",
+        )
+    return _file_state_dict(path)
+
+
 def _file_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise WeightsError(
-            f"weights file {path} {what}",
-            "pass --weights PATH to an existing state_dict file, or --weights imagenet / --weights none",
+            f"weights file {path} does not exist",
+            "pass --weights PATH to an existing state_dict file (or a folder of torchvision's .pth files), "
+            "or --weights imagenet / --weights none",
         )
     fix = f"check the file {path}: it should be a torch.save'd state_dict (e.g. torchvision's .pth)"
     if _HASH_IN_NAME.search(path.name):
