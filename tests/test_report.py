@@ -132,3 +132,12 @@ def test_runs_on_different_test_sets_are_not_compared(root, tmp_path):
 
     with pytest.raises(XrayError, match="different images"):
         report.Report([report.Report.load(root).runs[0], load_run(tmp_path / "other")])
+
+
+def test_every_backbone_has_a_traditional_chinese_description():
+    from xray_utils import models
+    from xray_utils.report_text import DESCRIPTIONS_ZH_TW, description
+
+    assert set(DESCRIPTIONS_ZH_TW) == set(models.DESCRIPTIONS)
+    assert description("en", "resnet18", models.DESCRIPTIONS["resnet18"]) == models.DESCRIPTIONS["resnet18"]
+    assert "殘差" in description("zh-TW", "resnet18", models.DESCRIPTIONS["resnet18"])

@@ -23,7 +23,7 @@ import pandas as pd
 from . import __version__
 from .config import CLASS_NAMES, RunConfig, default_project_dir
 from .errors import XrayError
-from .report_text import FONT_FAMILY, check_lang, text
+from .report_text import FONT_FAMILY, check_lang, description, text
 from .runs import Run, RunDir, collect, load_run
 
 RATE_METRICS = ("accuracy", "sensitivity", "specificity", "precision", "npv")
@@ -534,7 +534,8 @@ class Report:
             facts = models.describe(backbone)
             row = {"backbone": backbone, "year": facts["year"], "params": facts["params"],
                    "head": facts["head_params"], "size_mb": facts["size_mb"], "top1": facts["imagenet_top1"],
-                   "img": img, "description": facts["description"], "paper": facts["paper"]}
+                   "img": img, "description": description(self.lang, backbone, facts["description"]),
+                   "paper": facts["paper"]}
             for mode in dict.fromkeys(r.config.mode for r in self.runs if r.config.backbone == backbone):
                 row[f"trainable_{mode}"] = models.count_parameters(models.build_model(backbone, mode))[1]
             model = models.build_model(backbone, "finetune").eval()

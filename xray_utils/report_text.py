@@ -245,6 +245,30 @@ ZH_TW = {
     "h_run_summary": "本次執行的測試指標",
 }
 
+# Task A's architecture descriptions; English ones live beside the models (models.DESCRIPTIONS).
+DESCRIPTIONS_ZH_TW = {
+    "resnet18": "ResNet-18 以殘差區塊堆疊 3x3 卷積與批次正規化：每個區塊學習一個修正量 F(x)，經由恆等捷徑加回輸入，"
+                "使梯度能傳到前面的層，深層網路也能穩定訓練。四個階段依序將解析度減半、通道數加倍（64 至 512），"
+                "最後以全域平均池化為每張影像產生 512 維的特徵向量。",
+    "squeezenet1_1": "SqueezeNet 以 Fire 模組組成網路，用約少 50 倍的參數達到 AlexNet 等級的 ImageNet 準確率："
+                     "先以 1x1 的「squeeze」卷積減少通道數，再以混合 1x1 與 3x3 卷積的「expand」層展開。"
+                     "它沒有全連接層：以 1x1 卷積為每個類別產生一張特徵圖，再以全域平均池化轉成分數。"
+                     "1.1 版較早降低解析度，在相同準確率下計算量比 1.0 版少 2.4 倍。",
+    "squeezenet1_0": "SqueezeNet 以 Fire 模組組成網路，用約少 50 倍的參數達到 AlexNet 等級的 ImageNet 準確率："
+                     "先以 1x1 的「squeeze」卷積減少通道數，再以混合 1x1 與 3x3 卷積的「expand」層展開。"
+                     "它沒有全連接層：以 1x1 卷積為每個類別產生一張特徵圖，再以全域平均池化轉成分數。"
+                     "1.0 版是論文中的原始設計（第一層為 7x7 卷積）。",
+    "densenet121": "DenseNet-121 在每個密集區塊內把每一層與前面所有層的特徵圖串接起來，特徵得以重複使用，"
+                   "每層只需新增少量通道（成長率 32）。區塊之間的過渡層（1x1 卷積與池化）縮小特徵圖。"
+                   "它是 CheXNet（知名的胸部 X 光肺炎偵測模型）所用的骨幹網路。",
+    "mobilenet_v3_small": "MobileNetV3-Small 為手機設計：由深度可分離卷積構成的倒殘差區塊，加上 squeeze-and-excitation "
+                          "注意力與低成本的 hard-swish 激活函數，其結構是在延遲限制下以神經架構搜尋找出。"
+                          "每張 224 像素影像約需 6 千萬次乘加運算，比 ResNet-18 少 30 倍。",
+    "efficientnet_b0": "EfficientNet-B0 是以神經架構搜尋從 MBConv 區塊（含 squeeze-and-excitation 與 SiLU 激活的倒殘差）"
+                       "找出的基準網路。論文的重點是複合縮放：深度、寬度與解析度依固定比例一起放大，得到 B1 至 B7；"
+                       "B0 是最小的一個，以十分之一的計算量達到高於 ResNet-50 的 ImageNet 準確率。",
+}
+
 TEXTS = {"en": EN, "zh-TW": ZH_TW}
 assert set(EN) == set(ZH_TW), f"untranslated keys: {sorted(set(EN) ^ set(ZH_TW))}"
 
@@ -258,3 +282,10 @@ def check_lang(lang: str) -> str:
 def text(lang: str, key: str, **values) -> str:
     """The template ``key`` in ``lang``, formatted with ``values``."""
     return TEXTS[check_lang(lang)][key].format(**values)
+
+
+def description(lang: str, backbone: str, english: str) -> str:
+    """Task A's description of ``backbone`` in ``lang`` (``english`` is models.DESCRIPTIONS[backbone])."""
+    if check_lang(lang) == "zh-TW":
+        return DESCRIPTIONS_ZH_TW.get(backbone, english)
+    return english
