@@ -14,6 +14,7 @@ import torch
 
 from xray_utils import cli, models, train
 from xray_utils.config import RunConfig
+from xray_utils.errors import XrayError
 
 TINY = dict(dataset="synthetic", synthetic_train=96, synthetic_test=48, img_size=32, batch_size=16,
             weights="none", progress=False, num_workers=0)
@@ -155,3 +156,12 @@ def test_bad_input_is_one_clear_message(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_a_diverged_run_is_a_clear_error_not_a_missing_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "loss_and_accuracy", lambda y, p: (float("nan"), 0.5))
+    cfg = RunConfig(**TINY, backbone="squeezenet1_1", mode="frozen", epochs=2)
+    with pytest.raises(XrayError, match="diverged") as e:
+        train.fit(cfg, tmp_path / "r", log=lambda _m: None)
+    assert "--lr" in e.value.hint
+    assert not (tmp_path / "r" / "COMPLETE").exists()

@@ -442,6 +442,10 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
 
     distributed.barrier(ctx)
     metrics = None
+    if best_epoch == 0:  # every validation loss was NaN or infinite: nothing worth evaluating
+        distributed.shutdown(ctx)
+        raise XrayError(f"training diverged: the validation loss was never finite ({len(history)} epochs)",
+                        "lower --lr (or check the data with xray data-check), then rerun with --force")
     if ctx.is_main:
         if best_state is not None:  # frozen: the one full checkpoint, frozen backbone + best head
             trained_part.load_state_dict(best_state)
