@@ -642,7 +642,7 @@ class Report:
         for row in self.pairwise().itertuples(index=False):
             acc_a = self.run(row.a).metrics["test"]["accuracy"]
             acc_b = self.run(row.b).metrics["test"]["accuracy"]
-            verdict = self.t("significant" if row.p_holm < ALPHA else "not_significant")
+            verdict = self.verdict(row.p_holm)
             out.append(self.t("pair_sentence", a=row.a, b=row.b, acc_a=fmt_pct(acc_a), acc_b=fmt_pct(acc_b),
                               diff=fmt_pp(row.diff), lo=fmt_pp(row.diff_lo), hi=fmt_pp(row.diff_hi),
                               p=fmt_p_is(row.p_holm), verdict=verdict))
@@ -659,7 +659,7 @@ class Report:
         parts.append(paragraph(self.t("stats_intro", n=self.runs[0].metrics["test"]["n"], m=len(df))))
         rows = [{"pair": f"{r.a} vs {r.b}", "diff": f"{fmt_pp(r.diff)} [{fmt_pp(r.diff_lo)}, {fmt_pp(r.diff_hi)}]",
                  "p_raw": fmt_p(r.p), "p_holm": fmt_p(r.p_holm),
-                 "verdict": self.t("significant" if r.p_holm < ALPHA else "not_significant")}
+                 "verdict": self.verdict(r.p_holm)}
                 for r in df.itertuples(index=False)]
         cols = [(k, self.t(f"col_{k}")) for k in ("pair", "diff", "p_raw", "p_holm", "verdict")]
         parts.append(table_html(rows, cols, "pairwise", row_key=None))
@@ -777,30 +777,33 @@ class Report:
             out.append(self.paired_sentence(best.name, second.name))
         return [" ".join(out)]
 
-    def paired_sentence(self, a: str, b: str) -> str:
+    def verdict(self, p_holm: float) -> str:
+        return self.t("significant" if p_holm < ALPHA else "not_significant")
+
+    def pair(self, a: str, b: str) -> tuple[pd.Series, int]:
+        """The pairwise row of runs ``a`` and ``b`` and the sign that makes its difference a minus b."""
         df = self.pairwise()
         row = df[(df["a"] == a) & (df["b"] == b)]
-        sign = 1
-        if row.empty:  # stored the other way round: flip the difference
-            row, sign = df[(df["a"] == b) & (df["b"] == a)], -1
-        r = row.iloc[0]
+        if not row.empty:
+            return row.iloc[0], 1
+        return df[(df["a"] == b) & (df["b"] == a)].iloc[0], -1  # stored the other way round
+
+    def paired_sentence(self, a: str, b: str) -> str:
+        r, sign = self.pair(a, b)
         lo, hi = sorted((sign * r["diff_lo"], sign * r["diff_hi"]))
         return self.t("lead_paired", run=a, second=b, diff=fmt_pp(sign * r["diff"]), lo=fmt_pp(lo), hi=fmt_pp(hi),
-                      p=fmt_p_is(r["p_holm"]),
-                      verdict=self.t("significant" if r["p_holm"] < ALPHA else "not_significant"))
+                      p=fmt_p_is(r["p_holm"]), verdict=self.verdict(r["p_holm"]))
 
     def mode_sentences(self) -> list[str]:
         """Per backbone, each pair of modes (fine-tune vs frozen, ...) with the paired test's verdict."""
-        df = self.pairwise()
         out = []
         for backbone in dict.fromkeys(r.config.backbone for r in self.runs):
             same = [r for r in self.runs if r.config.backbone == backbone]
             for i in range(len(same)):
                 for j in range(i + 1, len(same)):
                     a, b = same[i], same[j]
-                    row = df[((df["a"] == a.name) & (df["b"] == b.name)) | ((df["a"] == b.name) & (df["b"] == a.name))]
-                    p = float(row["p_holm"].iloc[0])
-                    verdict = self.t("significant" if p < ALPHA else "not_significant") + f", {fmt_p_is(p)}"
+                    p = float(self.pair(a.name, b.name)[0]["p_holm"])
+                    verdict = f"{self.verdict(p)}, {fmt_p_is(p)}"
                     out.append(self.t("mode_effect", backbone=backbone, mode_a=self.mode_label(a.config.mode),
                                       mode_b=self.mode_label(b.config.mode),
                                       acc_a=fmt_pct(a.metrics["test"]["accuracy"]),

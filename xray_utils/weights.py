@@ -45,6 +45,11 @@ def imagenet_url(backbone: str) -> str:
     return torchvision.models.get_model_weights(backbone).DEFAULT.url
 
 
+def _url_filename(url: str) -> str:
+    """The name torch.hub saves a download under: the URL's last part (e.g. resnet18-f37072fd.pth)."""
+    return url.rsplit("/", 1)[-1]
+
+
 def checkpoint_dir() -> Path:
     """The folder torch.hub downloads weights into (follows ``$TORCH_HOME``)."""
     return Path(torch.hub.get_dir()) / "checkpoints"
@@ -79,7 +84,7 @@ def upgrade_legacy_keys(state_dict: Mapping[str, torch.Tensor]) -> dict[str, tor
 
 def _imagenet_state_dict(backbone: str, progress: bool) -> dict[str, torch.Tensor]:
     url = imagenet_url(backbone)
-    filename = url.rsplit("/", 1)[-1]
+    filename = _url_filename(url)
     folder = checkpoint_dir()
     cached = folder / filename
     if cached.is_file():
@@ -106,12 +111,13 @@ def _imagenet_state_dict(backbone: str, progress: bool) -> dict[str, torch.Tenso
 def _folder_state_dict(backbone: str, folder: Path) -> dict[str, torch.Tensor]:
     """A folder of torchvision's own files (as copied from a hub cache): one weights setting for a whole
     report grid of several backbones, offline."""
-    filename = imagenet_url(backbone).rsplit("/", 1)[-1]
+    url = imagenet_url(backbone)
+    filename = _url_filename(url)
     path = folder / filename
     if not path.is_file():
         raise WeightsError(
             f"the weights folder {folder} has no {filename} (torchvision's ImageNet file for {backbone})",
-            f"put {filename} from {imagenet_url(backbone)} into {folder}, or pass --weights with a single file",
+            f"put {filename} from {url} into {folder}, or pass --weights with a single file",
         )
     return _file_state_dict(path)
 
