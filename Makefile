@@ -15,7 +15,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@# the project kernel, visible to any JupyterLab of this user (the notebooks name it in their metadata)
+	$(PY) -m ipykernel install --user --name cxr-transfer --display-name "Python 3 (cxr-transfer)" >/dev/null
 	@touch $(STAMP)
 
 test: $(STAMP)

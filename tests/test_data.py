@@ -92,6 +92,52 @@ def test_transform_is_the_homeworks():
                            data.build_transforms(RunConfig(img_size=32), False)(img))
 
 
+def homework_pipeline(resize, crop):
+    """The homework's eval transform, written with torchvision's classic API exactly as the homework did."""
+    from torchvision import transforms as T
+
+    return T.Compose([T.Resize(resize, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(crop),
+                      T.Grayscale(num_output_channels=3), T.ToTensor(),
+                      T.Normalize(data.IMAGENET_MEAN, data.IMAGENET_STD)])
+
+
+def wide_radiograph() -> Image.Image:
+    """A non-square 8-bit image (3:2, like 1857x1317 originals) whose outer columns differ from its centre."""
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, size=(200, 300), dtype=np.uint8)
+    pixels[:, :40] = 20  # dark outer "lung field" columns: cropped away by a shorter-side resize only
+    return Image.fromarray(pixels, mode="L")
+
+
+def test_default_transform_equals_the_homeworks_square_resize_on_a_non_square_image():
+    img = wide_radiograph()
+    ours = data.build_transforms(RunConfig(), train=False)(img)
+    assert torch.allclose(ours, homework_pipeline((256, 256), 224)(img), atol=1e-6)
+    # the aspect-preserving option equals torchvision's Resize(256) (shorter side), and differs
+    shorter = data.build_transforms(RunConfig(resize_mode="shorter-side"), train=False)(img)
+    assert torch.allclose(shorter, homework_pipeline(256, 224)(img), atol=1e-6)
+    assert not torch.allclose(ours, shorter, atol=1e-3)
+    # --img-size N scales resize and crop together: 128 -> Resize((146, 146)), CenterCrop(128)
+    small = data.build_transforms(RunConfig(img_size=128), train=False)(img)
+    assert torch.allclose(small, homework_pipeline((146, 146), 128)(img), atol=1e-6)
+
+
+def test_default_transform_on_a_real_full_size_original(shared_data):
+    path = shared_data / "chest_xray_originals" / "test" / "NORMAL" / "IM-0001-0001.jpeg"
+    img = Image.open(path)
+    assert img.mode == "L" and img.size[0] != img.size[1]
+    assert torch.allclose(data.build_transforms(RunConfig(), train=False)(img),
+                          homework_pipeline((256, 256), 224)(img), atol=1e-6)
+
+
+def test_decode_cache_is_keyed_by_the_resize_mode(tiny_folder):
+    root = tiny_folder(n=4, size=60)
+    square = RunConfig(dataset="folder", data_dir=str(root), img_size=32, num_workers=0, progress=False)
+    shorter = square.replace(resize_mode="shorter-side")
+    split = data.load_splits(square).test
+    assert data._cache_file(split, square) != data._cache_file(split, shorter)
+
+
 def test_cached_and_uncached_tensors_are_equal(tiny_folder):
     root = tiny_folder(n=4)
     for augment in (False, True):

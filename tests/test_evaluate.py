@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from xray_utils import evaluate
+from xray_utils import evaluate, precision
 from xray_utils.errors import XrayError
 
 
@@ -285,7 +285,7 @@ def test_predict_switches_dropout_off_and_accepts_a_plain_callable():
     x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     model = nn.Sequential(nn.Dropout(0.9), linear_model()).train()
-    _, p1, _ = evaluate.predict(model, loader, "cpu", amp=True)  # amp is a no-op off CUDA
+    _, p1, _ = evaluate.predict(model, loader, "cpu")
     _, p2, _ = evaluate.predict(model, loader, "cpu")
     assert not model.training
     assert p1 == pytest.approx(p2)
@@ -303,12 +303,23 @@ def test_predict_rejects_wrong_logits_and_empty_loaders():
     assert not math.isnan(evaluate.predict(linear_model(), loader, "cpu")[2])
 
 
+def test_predict_in_cpu_bf16_matches_float32_and_returns_float64():
+    torch.manual_seed(0)
+    loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
+    model = linear_model()
+    _, p_bf16, loss_bf16 = evaluate.predict(model, loader, "cpu", dtype=torch.bfloat16)
+    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, "cpu")
+    assert p_bf16.dtype == np.float64
+    assert p_bf16 == pytest.approx(p_fp32, abs=2e-2)
+    assert loss_bf16 == pytest.approx(loss_fp32, abs=2e-2)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_predict_with_autocast_on_cuda_matches_float32():
     torch.manual_seed(0)
     loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
     model = linear_model().cuda()
-    _, p_amp, loss_amp = evaluate.predict(model, loader, "cuda", amp=True)
+    _, p_amp, loss_amp = evaluate.predict(model, loader, "cuda", dtype=precision.compute_dtype("on", "cuda"))
     _, p_fp32, loss_fp32 = evaluate.predict(model, loader, "cuda")
     assert p_amp.dtype == np.float64
     assert p_amp == pytest.approx(p_fp32, abs=2e-2)

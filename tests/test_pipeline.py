@@ -93,7 +93,7 @@ def built(tmp_path_factory):
 def test_notebooks_are_committed_clean_with_a_parameters_cell(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
-    assert nb.metadata.kernelspec.name == "python3"
+    assert nb.metadata.kernelspec.name == "cxr-transfer"
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     for cell in nb.cells:
@@ -123,7 +123,7 @@ def test_unknown_report_option_stops_before_any_training(tmp_path):
 def test_missing_kernel_is_a_clear_error(tmp_path):
     with pytest.raises(XrayError) as e:
         tiny_grid(tmp_path, kernel="no-such-kernel")
-    assert "no-such-kernel" in e.value.message and "python3" in e.value.message  # lists installed kernels
+    assert "no-such-kernel" in e.value.message and "cxr-transfer" in e.value.message  # lists installed kernels
     assert "ipykernel install" in e.value.hint
 
 

@@ -18,7 +18,7 @@ from xray_utils.errors import XrayError
 
 TINY = dict(dataset="synthetic", synthetic_train=96, synthetic_test=48, img_size=32, batch_size=16,
             weights="none", progress=False, num_workers=0)
-TIMING_KEYS = {"train_seconds", "device", "torch"}
+TIMING_KEYS = {"train_seconds", "train_images_per_s", "timings", "device", "torch"}
 
 
 def run_files(out: Path) -> set[str]:

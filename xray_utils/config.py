@@ -30,6 +30,9 @@ DATASETS = ("folder", "pneumoniamnist", "synthetic")
 VAL_SPLITS = ("patient", "given")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "step")
+RESIZE_MODES = ("square", "shorter-side")
+SELECT_RULES = ("best", "last")
+AMP_CHOICES = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MNIST_SIZES = (28, 64, 128, 224)
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")  # label 0, label 1 everywhere
@@ -55,6 +58,9 @@ class RunConfig:
     # preprocessing (homework: Resize 256 bicubic, CenterCrop 224, Grayscale(3), ColorJitter, Normalize)
     img_size: int = 224  # crop size; the resize size scales with it (256/224)
     resize: int | None = None  # None = round(img_size * 256 / 224)
+    # square: Resize((R, R)) squashes the whole image to a square, the homework's transform; shorter-side:
+    # Resize(R) keeps the aspect ratio, so the centre crop cuts the outer lung fields of a wide radiograph
+    resize_mode: str = "square"
     augment: bool = True  # ColorJitter on train
     jitter: tuple[float, float, float, float] = (0.2, 0.2, 0.2, 0.1)
     # optimisation
@@ -70,11 +76,23 @@ class RunConfig:
     gamma: float = 0.1
     class_weights: bool = False  # weight the loss by inverse class frequency
     early_stopping: int = 0  # patience in epochs on validation loss; 0 = off
+    # which epoch's weights are evaluated: best = lowest validation loss; last = after the final epoch,
+    # as the homework did
+    select: str = "best"
+    # share of the training images used (learning curves): whole patients, both classes, fixed per seed;
+    # validation and test are never touched
+    train_fraction: float = 1.0
     # speed
     decode_cache: bool = True  # decode + resize each image once into data/cache
     feature_cache: bool = True  # frozen mode: run the backbone once per split, train the head on features
     feature_views: int = 1  # frozen + augment: augmented views of each train image cached
-    amp: str = "auto"  # auto (on for CUDA) | on | off
+    # auto: CUDA bf16/fp16 autocast, CPU bf16 autocast + channels_last where the CPU has native bf16
+    # (AMX or AVX512-BF16), else fp32 | on: the same, also asked where it is emulated | off: fp32 everywhere.
+    # Weights and optimiser state stay fp32 in every case.
+    amp: str = "auto"
+    # DistributedDataParallel: BatchNorm statistics over the global batch (SyncBatchNorm), so a run means
+    # the same at any world size; only used when world size > 1 and BatchNorm layers train
+    sync_bn: bool = True
     # reproducibility and environment
     seed: int = 0
     deterministic: bool = True
@@ -101,8 +119,20 @@ class RunConfig:
         return self.resolved_weights != "none"
 
     @property
-    def run_name(self) -> str:
+    def run_kind(self) -> str:
+        """"<backbone>-<mode>": what a report compares; seeds and training fractions are repeats of a kind."""
         return f"{self.backbone}-{self.mode}"
+
+    @property
+    def run_name(self) -> str:
+        """The run directory's name: the kind, plus -seedN for seeds other than 0 and -fracF for a training
+        fraction below 1 (so a default run keeps its plain name and is reused by a seeds/fractions grid)."""
+        name = self.run_kind
+        if self.seed != 0:
+            name += f"-seed{self.seed}"
+        if self.train_fraction < 1:
+            name += f"-frac{self.train_fraction:g}"
+        return name
 
     # ---- validation -----------------------------------------------------------------------------
     def validate(self) -> "RunConfig":
@@ -120,7 +150,9 @@ class RunConfig:
         choice("optimizer", OPTIMIZERS)
         choice("scheduler", SCHEDULERS)
         choice("device", DEVICES)
-        choice("amp", ("auto", "on", "off"))
+        choice("amp", AMP_CHOICES)
+        choice("resize_mode", RESIZE_MODES)
+        choice("select", SELECT_RULES)
         if self.dataset == "pneumoniamnist" and self.mnist_size is not None:
             choice("mnist_size", MNIST_SIZES)
 
@@ -151,6 +183,9 @@ class RunConfig:
             positive("resize", True, self.img_size, inclusive=True)
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"invalid dropout {self.dropout!r}: must be in [0, 1)")
+        if not (isinstance(self.train_fraction, (int, float)) and not isinstance(self.train_fraction, bool)
+                and 0 < self.train_fraction <= 1):
+            raise ConfigError(f"invalid train_fraction {self.train_fraction!r}: must be in (0, 1]")
         if not 0 < self.val_fraction < 0.5:
             raise ConfigError(f"invalid val_fraction {self.val_fraction!r}: must be in (0, 0.5)")
         if self.num_workers is not None and (not isinstance(self.num_workers, int) or self.num_workers < 0):

@@ -59,9 +59,11 @@ class Decoded:
     rows: np.ndarray
     resize: int
     crop: int
+    resize_mode: str = "square"
 
     def matches(self, cfg: RunConfig) -> bool:
-        return (self.resize, self.crop) == (cfg.resize_size, cfg.img_size) and self.path.exists()
+        return ((self.resize, self.crop, self.resize_mode) == (cfg.resize_size, cfg.img_size, cfg.resize_mode)
+                and self.path.exists())
 
 
 @dataclass
@@ -179,10 +181,15 @@ def to_gray(img: Image.Image) -> Image.Image:
 
 class GrayPrefix:
     """The deterministic, cacheable part: PIL image -> uint8 array (crop, crop). A class, not a lambda,
-    so datasets pickle into DataLoader workers under the spawn start method (macOS, Windows)."""
+    so datasets pickle into DataLoader workers under the spawn start method (macOS, Windows).
 
-    def __init__(self, resize: int, crop: int):
-        self.resize = v2.Resize(resize, interpolation=v2.InterpolationMode.BICUBIC, antialias=True)
+    ``square`` is the homework's ``Resize((R, R))``: the whole radiograph squashed to a square, so the
+    centre crop keeps 224/256 of its width. ``shorter-side`` is ``Resize(R)``: the aspect ratio is kept and
+    the crop cuts the sides of a wide image (about 62% of an 1857x1317 original's width survives)."""
+
+    def __init__(self, resize: int, crop: int, mode: str = "square"):
+        size = (resize, resize) if mode == "square" else resize
+        self.resize = v2.Resize(size, interpolation=v2.InterpolationMode.BICUBIC, antialias=True)
         self.crop = v2.CenterCrop(crop)
 
     def __call__(self, img: Image.Image) -> np.ndarray:
@@ -222,7 +229,7 @@ class Preprocess:
 
 
 def prefix_transform(cfg: RunConfig) -> GrayPrefix:
-    return GrayPrefix(cfg.resize_size, cfg.img_size)
+    return GrayPrefix(cfg.resize_size, cfg.img_size, cfg.resize_mode)
 
 
 def tail_transform(cfg: RunConfig, train: bool) -> TensorTail:
@@ -281,7 +288,8 @@ def make_dataset(split: Split, cfg: RunConfig, train: bool) -> Dataset:
             bad = split.paths[unreadable[0]] if split.paths is not None else split.ids[unreadable[0]]
             raise UnreadableImage(bad, f"{len(unreadable)} unreadable image(s) in this split; "
                                   "load the data with load_splits, which leaves them out")
-        split.decoded = Decoded(Path(cache.filename), np.arange(len(split)), cfg.resize_size, cfg.img_size)
+        split.decoded = Decoded(Path(cache.filename), np.arange(len(split)), cfg.resize_size, cfg.img_size,
+                                cfg.resize_mode)
     return CachedDataset(split.decoded, split.labels, cfg, train)
 
 
@@ -338,7 +346,8 @@ def _image_pass(split: Split, cfg: RunConfig, desc: str, prefix: GrayPrefix | No
 
 
 def _cache_file(split: Split, cfg: RunConfig) -> Path:
-    key = hashlib.sha1(f"{split.fingerprint()}|{cfg.resize_size}|{cfg.img_size}|{CACHE_VERSION}".encode())
+    key = hashlib.sha1(f"{split.fingerprint()}|{cfg.resize_size}|{cfg.img_size}|{cfg.resize_mode}|{CACHE_VERSION}"
+                       .encode())
     return default_cache_dir(cfg) / "decode" / f"{split.name}-{cfg.img_size}px-{key.hexdigest()[:20]}.npy"
 
 
@@ -391,7 +400,8 @@ def _unreadable_rows(split: Split, cfg: RunConfig) -> list[int]:
     split is also bound to its cache here."""
     if cfg.decode_cache:
         cache, bad = ensure_decode_cache(split, cfg)
-        split.decoded = Decoded(Path(cache.filename), np.arange(len(split)), cfg.resize_size, cfg.img_size)
+        split.decoded = Decoded(Path(cache.filename), np.arange(len(split)), cfg.resize_size, cfg.img_size,
+                                cfg.resize_mode)
         return bad
     if split.paths is None:
         return []  # arrays always decode

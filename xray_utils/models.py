@@ -31,6 +31,7 @@ import torch
 import torchvision
 from torch import nn
 
+from . import precision
 from .config import BACKBONES, MODES
 from .errors import ConfigError, WeightsError
 
@@ -308,16 +309,24 @@ def flops_per_image(model: nn.Module, img_size: int) -> int:
 
 
 def measure_latency(model: nn.Module, img_size: int, device: str | torch.device = "cpu", batch: int = 1,
-                    repeats: int = 20, warmup: int = 3) -> float:
-    """Median seconds per image of inference (eval mode, ``torch.inference_mode``) on ``device``.
+                    repeats: int = 20, warmup: int = 3, amp: str = "auto") -> float:
+    """Median seconds per image of inference (eval mode, ``torch.inference_mode``) on ``device``, in the
+    precision training uses there (``precision.compute_dtype(amp, device)``; ``amp="off"``: fp32).
 
-    The model is copied when it lives on another device, so the caller's model is never moved.
+    The model is copied when it lives on another device or memory format, so the caller's model is never
+    changed.
     """
     device = torch.device(device)
-    net = model if _device_of(model) == device else copy.deepcopy(model).to(device)
+    dtype = precision.compute_dtype(amp, device)
+    nhwc = precision.channels_last(device, dtype)
+    net = model if _device_of(model) == device and not nhwc else copy.deepcopy(model).to(device)
+    if nhwc:
+        net = net.to(memory_format=torch.channels_last)
     was_training = net.training
     net.eval()
     x = torch.randn(batch, 3, img_size, img_size, device=device)
+    if nhwc:
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def sync() -> None:
         if device.type == "cuda":
@@ -329,7 +338,8 @@ def measure_latency(model: nn.Module, img_size: int, device: str | torch.device 
             for i in range(warmup + repeats):
                 sync()
                 t0 = time.perf_counter()
-                net(x)
+                with precision.autocast(device, dtype):
+                    net(x)
                 sync()
                 if i >= warmup:
                     times.append(time.perf_counter() - t0)

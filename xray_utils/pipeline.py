@@ -41,7 +41,7 @@ NOTEBOOK_FOR_MODE = {"finetune": NOTEBOOK_FINETUNE, "scratch": NOTEBOOK_FINETUNE
 
 DEFAULT_BACKBONES = ("resnet18", "squeezenet1_1")
 DEFAULT_MODES = ("finetune", "frozen")
-DEFAULT_KERNEL = "python3"
+DEFAULT_KERNEL = "cxr-transfer"  # registered by make (see Makefile); the notebooks name it
 
 # `xray demo`: the whole pipeline on synthetic phantoms, offline, in a couple of minutes on two CPU cores.
 DEMO_SETTINGS = dict(dataset="synthetic", img_size=56, epochs=8, weights="none")

@@ -17,7 +17,6 @@ import json
 import os
 import random
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,7 +27,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 from tqdm.auto import tqdm
 
-from . import atomic, data, distributed, evaluate, models, weights
+from . import atomic, data, distributed, evaluate, models, precision, weights
 from .config import RunConfig
 from .errors import ConfigError, XrayError
 from .runs import RunDir
@@ -66,17 +65,6 @@ def pick_device(name: str, ctx: distributed.Context | None = None) -> torch.devi
     if name == "mps" and not torch.backends.mps.is_available():
         raise XrayError("--device mps was asked for, but MPS is not available", "use --device auto or cpu")
     return torch.device(name)
-
-
-def amp_dtype(cfg: RunConfig, device: torch.device) -> torch.dtype | None:
-    """Mixed precision only on CUDA: bf16 where the GPU has it (no loss scaling needed), else fp16."""
-    if device.type != "cuda" or cfg.amp == "off":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -178,7 +166,7 @@ def train_one_epoch(stage: Stage, model: nn.Module, criterion, optimizer, scaler
         y = y.to(device, non_blocking=True)
         if stage.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(device, dtype):
+        with precision.autocast(device, dtype):
             logits = model(x)
             loss = criterion(logits, y)
         optimizer.zero_grad(set_to_none=True)
@@ -206,7 +194,7 @@ def loss_and_accuracy(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
 def build_stage(cfg: RunConfig, model: models.XrayNet, splits: data.Splits, device: torch.device,
                 ctx: distributed.Context, log: Callable[[str], None]) -> Stage:
     workers = cfg.num_workers if cfg.num_workers is not None else data.default_num_workers()
-    channels_last = device.type == "cuda"
+    channels_last = precision.channels_last(device, precision.compute_dtype(cfg.amp, device))
     train_ds = SeededAugmentation(data.make_dataset(splits.train, cfg, train=True), cfg.seed)
     val_ds = data.make_dataset(splits.val, cfg, train=False)
     test_ds = data.make_dataset(splits.test, cfg, train=False)
@@ -250,13 +238,14 @@ def extract_features(model: models.XrayNet, dataset: Dataset, cfg: RunConfig, ct
     keys = [(i, epoch) for i in idx] if isinstance(dataset, SeededAugmentation) else idx
     loader = DataLoader(_Keyed(dataset, keys), batch_size=cfg.batch_size, num_workers=workers,
                         pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(cfg.seed))
-    dtype = amp_dtype(cfg, device)
+    dtype = precision.compute_dtype(cfg.amp, device)
+    nhwc = precision.channels_last(device, dtype)
     out = []
     for x, _ in tqdm(loader, desc=desc, leave=False, disable=not (cfg.progress and ctx.is_main), unit="batch"):
         x = x.to(device, non_blocking=True)
-        if device.type == "cuda":
+        if nhwc:
             x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(device, dtype):
+        with precision.autocast(device, dtype):
             f = model.backbone(x)
         out.append(f.float().cpu())
     rows = torch.cat(out) if out else torch.empty(0)
@@ -350,7 +339,8 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
     state_dict = weights.resolve_state_dict(cfg.backbone, cfg.resolved_weights)
     torch.manual_seed(cfg.seed)  # the new head's initialisation
     model = models.build_model(cfg.backbone, cfg.mode, state_dict, cfg.dropout).to(device)
-    if device.type == "cuda":
+    dtype = precision.compute_dtype(cfg.amp, device)
+    if precision.channels_last(device, dtype):
         model = model.to(memory_format=torch.channels_last)
     total, trainable = models.count_parameters(model)
     say(f"model: {cfg.backbone} ({cfg.mode}, weights {cfg.resolved_weights}), "
@@ -366,8 +356,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
     criterion = nn.CrossEntropyLoss(weight=weight)
     optimizer = make_optimizer(cfg, unwrap(trained).parameters())
     scheduler = make_scheduler(cfg, optimizer)
-    dtype = amp_dtype(cfg, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.needs_grad_scaler(dtype))
 
     # What the epoch checkpoints hold: the whole model, or in frozen mode only the head. A frozen backbone
     # is the same every epoch (rebuilt from the weights and seed on resume, checked by digest), and writing
@@ -410,7 +399,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
                                                 epoch, ctx, cfg.progress)
         if scheduler is not None:
             scheduler.step()
-        y_val, p_val, _ = evaluate.predict(stage.module, stage.val_loader, device, amp=dtype is not None)
+        y_val, p_val, _ = evaluate.predict(stage.module, stage.val_loader, device, dtype, stage.channels_last)
         val_loss, val_acc = loss_and_accuracy(y_val, p_val)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                         "val_loss": val_loss, "val_acc": val_acc, "lr": lr,
@@ -451,9 +440,14 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
             trained_part.load_state_dict(best_state)
             _save_best(rd, model, best_epoch, cfg)
         model.load_state_dict(_load_checkpoint(rd.best_checkpoint)["model"])
-        metrics = evaluate_run(cfg, rd, stage, splits, device, dtype is not None)
+        metrics = evaluate_run(cfg, rd, stage, splits, device, dtype)
+        trained_images = len(splits.train) * len(history)
         metrics.update({
             "best_epoch": best_epoch, "epochs_run": len(history), "train_seconds": train_seconds,
+            # the precision the forward passes ran in, and images per second over the whole training loop
+            # (validation included); "precision" is taken: it is the PPV metric
+            "compute_dtype": precision.name(dtype),
+            "train_images_per_s": trained_images / train_seconds if train_seconds > 0 else None,
             "params_total": total, "params_trainable": trainable, "world_size": ctx.world_size,
             "device": str(device), "torch": torch.__version__,
         })
@@ -468,10 +462,10 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
 
 
 def evaluate_run(cfg: RunConfig, rd: RunDir, stage: Stage, splits: data.Splits, device: torch.device,
-                 amp: bool) -> dict:
+                 dtype: torch.dtype | None) -> dict:
     """Metrics of the loaded (best) model on val and test; writes both prediction files."""
-    y_val, p_val, _ = evaluate.predict(stage.module, stage.val_loader, device, amp=amp)
-    y_test, p_test, _ = evaluate.predict(stage.module, stage.test_loader, device, amp=amp)
+    y_val, p_val, _ = evaluate.predict(stage.module, stage.val_loader, device, dtype, stage.channels_last)
+    y_test, p_test, _ = evaluate.predict(stage.module, stage.test_loader, device, dtype, stage.channels_last)
     threshold = evaluate.youden_threshold(y_val, p_val)  # chosen on validation, never on test
     rd.write_predictions(splits.val.ids, y_val, p_val, which="val")
     rd.write_predictions(splits.test.ids, y_test, p_test, which="test")
@@ -553,6 +547,6 @@ def evaluate_saved(run_dir: str | Path) -> dict:
     model.load_state_dict(_load_checkpoint(rd.best_checkpoint)["model"])
     stage = build_stage(cfg, model, splits, device, ctx, lambda _m: None)
     old = json.loads(rd.metrics.read_text(encoding="utf-8")) if rd.metrics.exists() else {}
-    metrics = {**old, **evaluate_run(cfg, rd, stage, splits, device, amp_dtype(cfg, device) is not None)}
+    metrics = {**old, **evaluate_run(cfg, rd, stage, splits, device, precision.compute_dtype(cfg.amp, device))}
     atomic.write_json(rd.metrics, metrics)
     return metrics
