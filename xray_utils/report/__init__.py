@@ -20,11 +20,11 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .config import CLASS_NAMES, RunConfig, default_project_dir
-from .errors import XrayError
-from .report_text import FONT_FAMILY, check_lang, description, text
-from .runs import Run, RunDir, collect, load_run
+from .. import __version__
+from ..config import CLASS_NAMES, RunConfig, default_project_dir
+from ..errors import XrayError
+from ..report_text import FONT_FAMILY, check_lang, description, text
+from ..runs import Run, RunDir, collect, load_run
 
 RATE_METRICS = ("accuracy", "sensitivity", "specificity", "precision", "npv")
 TABLE_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "roc_auc")  # Task E columns
@@ -187,7 +187,7 @@ def _display_html(fragment: str) -> None:
 def setup(lang: str = "en") -> None:
     """First cell of every notebook: check the language, style the tables, fonts for CJK labels."""
     check_lang(lang)
-    from . import plots
+    from .. import plots
 
     plots.use_language(lang)
     _display_html(css())
@@ -209,7 +209,7 @@ def paragraph(sentence: str, css_class: str | None = None) -> str:
 
 def run_figures(run_dir: str | Path) -> tuple[Path, Path]:
     """Draw the run's training curves and test confusion matrix into figures/ (curves.png, confusion.png)."""
-    from . import plots
+    from .. import plots
 
     rd = RunDir(run_dir)
     run = load_run(rd.path)
@@ -283,7 +283,7 @@ def split_count_rows(splits) -> list[dict]:
 def show_split_counts(splits, lang: str = "en") -> None:
     from IPython.display import display
 
-    from . import plots
+    from .. import plots
 
     cols = [("split", text(lang, "col_split")), ("images", text(lang, "col_images")),
             (CLASS_NAMES[0], CLASS_NAMES[0]), (CLASS_NAMES[1], CLASS_NAMES[1]),
@@ -332,7 +332,7 @@ def show_patients(splits, check=None, lang: str = "en") -> None:
 
 def show_samples(splits, n: int = 6, lang: str = "en") -> None:
     """The first ``n`` training images of each class (deterministic, so reruns show the same)."""
-    from . import plots
+    from .. import plots
 
     images, titles = [], []
     for label, name in enumerate(CLASS_NAMES):
@@ -355,7 +355,7 @@ def _every_nth(values: np.ndarray, at_most: int) -> np.ndarray:
 
 def show_intensities(splits, lang: str = "en", per_class: int = 40) -> None:
     """Histograms of pixel values per class (training images, up to ``per_class`` each)."""
-    from . import plots
+    from .. import plots
 
     pixels = {}
     labels = np.asarray(splits.train.labels)
@@ -381,7 +381,7 @@ def _image_size(split, i: int) -> tuple[int, int]:
 
 
 def show_sizes(splits, max_images: int = 300, lang: str = "en") -> None:
-    from . import plots
+    from .. import plots
 
     rows = []
     for split in (splits.train, splits.val, splits.test):
@@ -526,7 +526,7 @@ class Report:
 
     # ---- Task A -------------------------------------------------------------------------------
     def task_a_rows(self, device: str = "cpu") -> list[dict]:
-        from . import models
+        from .. import models
 
         rows = []
         for backbone in dict.fromkeys(r.config.backbone for r in self.runs):
@@ -596,7 +596,7 @@ class Report:
         _display_html("".join(parts))
 
     def show_task_d(self) -> None:
-        from . import plots
+        from .. import plots
 
         curves = plots.curves_overlay({r.name: r.history for r in self.runs})
         rocpr = plots.roc_pr_overlay({r.name: (r.y, r.p) for r in self.runs})
@@ -631,7 +631,7 @@ class Report:
     # ---- statistics ---------------------------------------------------------------------------
     def pairwise(self) -> pd.DataFrame:
         """One row per pair of runs: McNemar p (raw, Holm), accuracy difference and its paired CI."""
-        from . import evaluate
+        from .. import evaluate
 
         if self._pairwise is None:
             self._pairwise = evaluate.pairwise_comparisons({r.name: (r.y, r.p, 0.5) for r in self.runs})
@@ -649,7 +649,7 @@ class Report:
         return out
 
     def show_statistics(self) -> None:
-        from . import plots
+        from .. import plots
 
         parts = [heading(self.t("h_stats"), 2, "statistics")]
         if len(self.runs) < 2:
@@ -669,12 +669,12 @@ class Report:
 
     # ---- Grad-CAM -----------------------------------------------------------------------------
     def cases(self, per_kind: int = 2) -> list[str]:
-        from . import explain
+        from .. import explain
 
         return explain.select_cases({r.name: r.predictions for r in self.runs}, per_kind=per_kind)
 
     def show_gradcam(self, per_kind: int = 2) -> None:
-        from . import explain, plots
+        from .. import explain, plots
 
         tables = {r.name: r.predictions for r in self.runs}
         ids = self.cases(per_kind)
@@ -702,7 +702,7 @@ class Report:
         return wrong.sort_values(["confidence", "id"], ascending=[False, True]).head(k)
 
     def show_errors(self, k: int = 6) -> None:
-        from . import explain, plots
+        from .. import explain, plots
 
         parts = [heading(self.t("h_errors"), 2, "errors"), paragraph(self.t("errors_intro", k=k))]
         for run in self.runs:
@@ -720,7 +720,7 @@ class Report:
         _display_html("".join(parts))
 
     def calibration_rows(self, bins: int = 10) -> list[dict]:
-        from . import evaluate
+        from .. import evaluate
 
         rows = []
         for run in self.runs:
@@ -729,7 +729,7 @@ class Report:
         return rows
 
     def show_calibration(self, bins: int = 10) -> None:
-        from . import plots
+        from .. import plots
 
         rows = self.calibration_rows(bins)
         shown = [{"run": r["run"], "brier": fmt_num(r["brier"]), "ece": fmt_num(r["ece"])} for r in rows]
