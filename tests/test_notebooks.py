@@ -1,0 +1,85 @@
+"""The notebooks as a student meets them in JupyterLab: format, kernel, the first-cell guard, clean in git."""
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / name, as_version=4)
+
+
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_every_notebook_is_found():
+    assert {"00_data_exploration.ipynb", "01_task_b_finetune.ipynb", "02_task_c_feature_extractor.ipynb",
+            "03_task_d_e_analysis.ipynb"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_nbformat_4_5_on_the_project_kernel(name):
+    nb = read(name)
+    nbformat.validate(nb)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)  # cell ids: JupyterLab does not rewrite the file on save
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert nb.metadata.kernelspec.name == "cxr-transfer"
+    assert nb.metadata.kernelspec.display_name == "Python 3 (cxr-transfer)"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_guard_is_the_first_code_cell_then_exactly_one_parameters_cell(name):
+    cells = code_cells(read(name))
+    assert "import xray_utils" in cells[0].source and "make lab" in cells[0].source
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assert tagged == [1]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_has_no_outputs(name):
+    for cell in code_cells(read(name)):
+        assert cell.outputs == [] and cell.execution_count is None, f"{name} cell {cell.id} has outputs"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_file_is_what_the_git_filter_writes(name):
+    # byte for byte nbformat's own layout (what nbstripout --keep-id writes): `git status` stays clean
+    path = NOTEBOOKS / name
+    assert path.read_text(encoding="utf-8") == nbformat.writes(read(name)) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------------
+# the guard, run in IPython as JupyterLab would run it
+
+
+@pytest.fixture
+def shell(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+def test_guard_on_a_kernel_without_the_project_stops_with_one_line(shell, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "xray_utils", None)  # `import xray_utils` now raises ImportError
+    result = shell.run_cell(code_cells(read("01_task_b_finetune.ipynb"))[0].source)
+    assert not result.success and type(result.error_in_exec).__name__ == "WrongKernel"
+    shown = capsys.readouterr()
+    lines = [line for line in (shown.out + shown.err).splitlines() if line.strip()]
+    assert len(lines) == 1 and "make lab" in lines[0], lines
+    assert "Traceback" not in lines[0]
+
+
+def test_guard_on_the_project_kernel_is_silent(shell, capsys):
+    result = shell.run_cell(code_cells(read("01_task_b_finetune.ipynb"))[0].source)
+    assert result.success
+    shown = capsys.readouterr()
+    assert shown.out == "" and shown.err == ""
