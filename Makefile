@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.installed
 # Options for `make report`, e.g. make report ARGS="--dataset folder --data-dir data/chest_xray"
 ARGS ?=
 
-.PHONY: test report demo bench lab clean-venv
+.PHONY: setup git-filter test report demo bench lab clean-venv
+
+# `make` alone: the venv, the project kernel and the notebook filter
+setup: $(STAMP) git-filter
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,19 +22,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --user --name cxr-transfer --display-name "Python 3 (cxr-transfer)" >/dev/null
 	@touch $(STAMP)
 
-test: $(STAMP)
+# Notebook outputs never reach git: nbstripout cleans each notebook as it is staged (.gitattributes names the
+# filter, this defines it in .git/config), keeping the cell ids; the file on disk keeps its outputs.
+git-filter: $(STAMP)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(VENV)/bin/nbstripout --install --attributes .gitattributes && \
+	  git config filter.nbstripout.clean '"$(abspath $(PY))" -m nbstripout --keep-id'; \
+	fi
+
+test: setup
 	$(PY) -m pytest
 
-report: $(STAMP)
+report: setup
 	$(XRAY) report $(ARGS)
 
-demo: $(STAMP)
+demo: setup
 	$(XRAY) demo $(ARGS)
 
-bench: $(STAMP)
+bench: setup
 	$(PY) benchmarks/bench.py $(ARGS)
 
-lab: $(STAMP)
+lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean-venv:

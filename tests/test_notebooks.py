@@ -83,3 +83,46 @@ def test_guard_on_the_project_kernel_is_silent(shell, capsys):
     assert result.success
     shown = capsys.readouterr()
     assert shown.out == "" and shown.err == ""
+
+
+# ----------------------------------------------------------------------------------------------------
+# outputs never reach git: the filter `make` installs
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_make_installs_a_filter_that_stages_notebooks_without_outputs(tmp_path):
+    import shutil
+    import subprocess
+
+    root = NOTEBOOKS.parent
+    venv = Path(sys.executable).parent.parent
+    if not (venv / "bin" / "nbstripout").exists():
+        pytest.skip("nbstripout is not installed in this environment (make installs it)")
+    clone = tmp_path / "clone"  # a fresh repository: no filter in its .git/config yet
+    clone.mkdir()
+    _git(clone, "init", "-q")
+    for name in ("Makefile", ".gitattributes", "requirements.txt", "pyproject.toml"):
+        shutil.copy(root / name, clone / name)
+    stamp = tmp_path / "installed"
+    stamp.touch()  # the venv is already installed: make only installs the filter
+    subprocess.run(["make", "-s", "-C", str(clone), "git-filter", f"VENV={venv}", f"STAMP={stamp}"],
+                   check=True, capture_output=True, timeout=120)
+    assert (clone / ".gitattributes").read_bytes() == (root / ".gitattributes").read_bytes()  # nothing added
+
+    nb = read("01_task_b_finetune.ipynb")  # executed: outputs and counts in every code cell
+    for n, cell in enumerate(code_cells(nb), 1):
+        cell.execution_count = n
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"out {n}\n")]
+    nbformat.write(nb, clone / "executed.ipynb")
+    _git(clone, "add", "executed.ipynb")
+
+    staged = nbformat.reads(_git(clone, "show", ":executed.ipynb"), as_version=4)
+    assert all(c.outputs == [] and c.execution_count is None for c in code_cells(staged))
+    assert [c.id for c in staged.cells] == [c.id for c in nb.cells]  # ids kept: no churn in diffs
+    assert [c.source for c in staged.cells] == [c.source for c in nb.cells]
+    assert "out 1" in (clone / "executed.ipynb").read_text()  # the student's file keeps its outputs
