@@ -137,6 +137,67 @@ EN = {
     "sizes_sampled": "Original sizes of {n} images (at most {per_split} per split, evenly spaced).",
     # run notebooks (01/02)
     "h_run_summary": "Test metrics of this run",
+    # overfitting, measured (report/overfitting_view.py)
+    "h_overfitting": "Overfitting, measured from the training curves",
+    "of_rule": "The rule: a run overfits when its validation loss over the last {window} epochs (all epochs after its "
+               "minimum, if fewer; at least {min_after}) averages {mild}% or more above its minimum while its training "
+               "loss keeps falling; strongly from {strong}%. A star on the training curves marks each run's "
+               "validation-loss minimum.",
+    "of_caveat": "Training loss and accuracy are running means over each epoch, with augmentation and dropout on; "
+                 "validation is measured after the epoch without them. The gaps below (loss: validation minus "
+                 "training; accuracy: training minus validation) therefore understate overfitting early in training.",
+    "col_of_min": "validation-loss minimum (epoch)", "col_of_rise": "rise after it",
+    "col_of_train": "training loss since", "col_of_gap_selected": "gap at evaluated epoch: loss / accuracy",
+    "col_of_gap_last": "gap at last epoch: loss / accuracy", "col_of_test": "accuracy: train / test",
+    "col_of_grade": "overfitting",
+    "grade_none": "none", "grade_mild": "mild", "grade_strong": "strong", "grade_na": "too few epochs",
+    "of_improving": "{run}: validation loss was lowest at the last epoch ({epoch}, {value}): no sign of overfitting.",
+    "of_flat": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epoch(s) "
+               "averaged {rise_pct} above it, under the rule's {mild}%: no overfitting.",
+    "of_rising": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epochs "
+                 "averaged {rise} ({rise_pct}) above it while training loss fell by {train_fall}: {grade} overfitting.",
+    "of_unstable": "{run}: validation loss rose {rise_pct} above its minimum (epoch {epoch}), but training loss did not "
+                   "fall either ({train_change}): unstable training rather than overfitting.",
+    "of_too_short": "{run}: {epochs} epoch(s), {after} after the validation-loss minimum: too few to tell whether it "
+                    "overfits.",
+    "of_gap": "At the evaluated epoch ({epoch}) training accuracy was {train}, validation {val}, test {test}.",
+    "of_seeds": "{run}, {n} seeds: overfits in {k} of {n} (strong in {strong}, mild in {mild}); validation loss "
+                "bottomed out at epoch {epoch} and the last epochs averaged {rise_pct} above it; training minus test "
+                "accuracy {gap} (mean ± SD across seeds).",
+    "of_seeds_unknown": "{k} of them had too few epochs to tell.",
+    "of_summary": "By this rule, {k} of {n} runs overfit: {runs}.",
+    "of_summary_none": "By this rule, none of the {n} runs overfits.",
+    # learning curves (report/learning_view.py)
+    "h_learning": "Learning curves: does the amount of training data change the ranking?",
+    "lc_intro": "Every run kind was trained on {fractions} of the training images (whole patients, both classes kept; "
+                "validation and test unchanged). Lines join the means over seeds; error bars are the 95% bootstrap "
+                "intervals; with several seeds the band is mean ± SD and the dots are the seeds. Two kinds differ "
+                "beyond the uncertainty only where their intervals (the wider of the bootstrap interval and "
+                "mean ± SD) do not overlap.",
+    "lc_one_size": "Every run used the same training-set size ({n} images), so there is no learning curve: "
+                   "`xray report --fractions 0.1,0.25,0.5,1` also trains each run kind on those shares of the "
+                   "training set.",
+    "lc_axis": "training images (log scale)",
+    "lc_at_smallest": "{metric} with the fewest training images ({n}): {a} {va} vs {b} {vb}: {verdict}.",
+    "lc_at_full": "{metric} with the most training images ({n}): {a} {va} vs {b} {vb}: {verdict}.",
+    "lc_ahead": "{run} ahead beyond the uncertainty",
+    "lc_no_diff": "no difference beyond the uncertainty",
+    "lc_cross_real": "The {metric} lines cross beyond the uncertainty: {first} leads at {n1} images, {second} at {n2}.",
+    "lc_cross_nominal": "The {metric} means change order between {n1} and {n2} images, but within the uncertainty.",
+    "lc_no_cross": "The {metric} lines of {a} and {b} do not cross.",
+    "lc_claim_backbone": "The homework's claim that with little data {small} adapts better and with more data {deep}'s "
+                         "depth wins ({mode}, {metric}): {verdict}. {deep} minus {small}: {d_small} with {n_small} "
+                         "images, {d_full} with {n_full}; the full training set is the most this data can test, so "
+                         "'much more data' can only be judged by this trend.",
+    "lc_claim_frozen": "{backbone}, frozen vs fine-tuned with the most training images ({n}): test accuracy "
+                       "{acc_frozen} vs {acc_tuned}, {accuracy}; by the overfitting rule {k_frozen} of {n_frozen} "
+                       "frozen and {k_tuned} of {n_tuned} fine-tuned runs overfit. The homework's claim that the "
+                       "frozen extractor avoids overfitting but reaches lower accuracy: {verdict}.",
+    "lc_acc_lower": "lower beyond the uncertainty", "lc_acc_tie": "no difference beyond the uncertainty",
+    "lc_acc_higher": "higher beyond the uncertainty",
+    "lc_verdict_holds": "holds on this data", "lc_verdict_partly": "holds only in part",
+    "lc_verdict_not_supported": "not supported by this data",
+    "lc_verdict_contradicted": "contradicted (the order is reversed beyond the uncertainty)",
 }
 
 ZH_TW = {
@@ -243,6 +304,55 @@ ZH_TW = {
     "check_problems": "資料檢查（內容相同的影像、無法讀取或多餘的檔案）發現：",
     "sizes_sampled": "{n} 張影像的原始尺寸（每個分割最多 {per_split} 張，平均間隔抽樣）。",
     "h_run_summary": "本次執行的測試指標",
+    "h_overfitting": "過擬合：由訓練曲線量化",
+    "of_rule": "判定規則：若最後 {window} 個 epoch（最小值之後若不足此數，則取其後所有 epoch，至少 {min_after} 個）的平均"
+               "驗證損失比其最小值高出 {mild}% 以上，且訓練損失仍持續下降，即判定為過擬合；高出 {strong}% 以上為明顯過擬合。"
+               "訓練曲線上的星號標示各次執行驗證損失的最小值。",
+    "of_caveat": "訓練損失與準確率是每個 epoch 期間的移動平均，且開啟資料增強與 dropout；驗證則在 epoch 結束後、不使用兩者時"
+                 "量測。因此下表的差距（損失：驗證減訓練；準確率：訓練減驗證）在訓練初期會低估過擬合。",
+    "col_of_min": "驗證損失最小值（epoch）", "col_of_rise": "其後上升幅度",
+    "col_of_train": "其後訓練損失變化", "col_of_gap_selected": "評估 epoch 的差距：損失 / 準確率",
+    "col_of_gap_last": "最後 epoch 的差距：損失 / 準確率", "col_of_test": "準確率：訓練 / 測試",
+    "col_of_grade": "過擬合",
+    "grade_none": "無", "grade_mild": "輕度", "grade_strong": "明顯", "grade_na": "epoch 太少",
+    "of_improving": "{run}：驗證損失在最後一個 epoch（{epoch}，{value}）最低：沒有過擬合的跡象。",
+    "of_flat": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平均比它高 "
+               "{rise_pct}，未達規則的 {mild}%：沒有過擬合。",
+    "of_rising": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平均比它高 "
+                 "{rise}（{rise_pct}），同時訓練損失下降了 {train_fall}：{grade}過擬合。",
+    "of_unstable": "{run}：驗證損失比其最小值（第 {epoch} 個 epoch）上升了 {rise_pct}，但訓練損失也沒有下降（{train_change}）："
+                   "這是訓練不穩定，而非過擬合。",
+    "of_too_short": "{run}：共 {epochs} 個 epoch，驗證損失最小值之後只有 {after} 個：太少，無法判斷是否過擬合。",
+    "of_gap": "在評估的 epoch（{epoch}），訓練準確率為 {train}，驗證 {val}，測試 {test}。",
+    "of_seeds": "{run}，{n} 個亂數種子：{n} 個中有 {k} 個過擬合（明顯 {strong} 個、輕度 {mild} 個）；驗證損失在第 {epoch} 個 "
+                "epoch 降到最低，最後幾個 epoch 平均比它高 {rise_pct}；訓練減測試準確率為 {gap}（各種子的平均 ± 標準差）。",
+    "of_seeds_unknown": "其中 {k} 個的 epoch 太少，無法判斷。",
+    "of_summary": "依此規則，{n} 次執行中有 {k} 次過擬合：{runs}。",
+    "of_summary_none": "依此規則，{n} 次執行都沒有過擬合。",
+    "h_learning": "學習曲線：訓練資料量會改變排名嗎？",
+    "lc_intro": "每種執行都以訓練影像的 {fractions} 訓練（以病患為單位抽取，保留兩個類別；驗證集與測試集不變）。折線連接各種子"
+                "的平均值；誤差線為 95% bootstrap 信賴區間；有多個種子時，色帶為平均 ± 標準差，點為各種子的結果。只有在兩者的"
+                "區間（bootstrap 區間與平均 ± 標準差中較寬者）不重疊時，差異才算超出不確定性。",
+    "lc_one_size": "所有執行都使用相同的訓練集大小（{n} 張影像），因此沒有學習曲線：`xray report --fractions 0.1,0.25,0.5,1` "
+                   "會另外以這些比例的訓練集訓練每種執行。",
+    "lc_axis": "訓練影像數（對數刻度）",
+    "lc_at_smallest": "訓練影像最少時（{n} 張）的{metric}：{a} {va} 對 {b} {vb}：{verdict}。",
+    "lc_at_full": "訓練影像最多時（{n} 張）的{metric}：{a} {va} 對 {b} {vb}：{verdict}。",
+    "lc_ahead": "{run} 領先，超出不確定性",
+    "lc_no_diff": "差異未超出不確定性",
+    "lc_cross_real": "{metric}曲線交叉且超出不確定性：{n1} 張影像時 {first} 領先，{n2} 張時 {second} 領先。",
+    "lc_cross_nominal": "{metric}的平均值在 {n1} 與 {n2} 張影像之間交換順序，但仍在不確定性範圍內。",
+    "lc_no_cross": "{a} 與 {b} 的{metric}曲線沒有交叉。",
+    "lc_claim_backbone": "作業的主張：資料少時 {small} 適應得較好，資料多時 {deep} 的深度會勝出（{mode}，{metric}）：{verdict}。"
+                         "{deep} 減 {small}：{n_small} 張影像時為 {d_small}，{n_full} 張時為 {d_full}；完整訓練集已是此資料能"
+                         "檢驗的上限，因此「多得多的資料」只能由此趨勢判斷。",
+    "lc_claim_frozen": "{backbone}，訓練影像最多時（{n} 張）凍結與微調的比較：測試準確率 {acc_frozen} 對 {acc_tuned}，"
+                       "{accuracy}；依過擬合規則，凍結的 {n_frozen} 次執行中有 {k_frozen} 次、微調的 {n_tuned} 次中有 "
+                       "{k_tuned} 次過擬合。作業主張凍結特徵擷取器可避免過擬合但準確率較低：{verdict}。",
+    "lc_acc_lower": "較低且超出不確定性", "lc_acc_tie": "差異未超出不確定性", "lc_acc_higher": "較高且超出不確定性",
+    "lc_verdict_holds": "在此資料上成立", "lc_verdict_partly": "僅部分成立",
+    "lc_verdict_not_supported": "此資料不支持",
+    "lc_verdict_contradicted": "與此資料相反（順序反轉且超出不確定性）",
 }
 
 # Task A's architecture descriptions; English ones live beside the models (models.DESCRIPTIONS).
