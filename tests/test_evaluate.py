@@ -102,17 +102,108 @@ def test_bootstrap_ci_contains_the_estimate_is_deterministic_and_narrows_with_n(
         assert ci_big[name][1] - ci_big[name][0] < ci[name][1] - ci[name][0], name
 
 
-def test_bootstrap_auc_matches_sklearn_on_the_full_sample():
-    # a resample that draws every image once must give the exact sklearn AUC (ties included)
+def test_bootstrap_metrics_of_a_resample_equal_the_metrics_of_its_repeated_images():
+    # a resample is a row of weights (times each image was drawn): it must score like the images repeated
     from sklearn.metrics import roc_auc_score
 
     y, p = noisy_scores(60, seed=5)
     p = np.round(p, 1)  # many ties
-    out = evaluate._boot_metrics(y, p, 0.5, np.arange(60)[None, :], ["roc_auc", "accuracy", "loss"])
+    counts = np.random.default_rng(0).integers(0, 4, (3, 60)).astype(float)
+    weights = np.vstack([np.ones(60), counts])  # the first row draws every image once
+    names = ["roc_auc", "accuracy", "loss", "sensitivity", "specificity", "f1", "brier"]
+    out = evaluate._boot_metrics(y, p, 0.5, weights, names)
+    for row, w in enumerate(weights):
+        keep = np.repeat(np.arange(60), w.astype(int))
+        expected = evaluate.classification_metrics(y[keep], p[keep])
+        for name in names:
+            assert out[name][row] == pytest.approx(expected[name]), (row, name)
     assert out["roc_auc"][0] == pytest.approx(roc_auc_score(y, p))
-    full = evaluate.classification_metrics(y, p)
-    assert out["accuracy"][0] == pytest.approx(full["accuracy"])
-    assert out["loss"][0] == pytest.approx(full["loss"])
+
+
+# ---- patients: clustered bootstrap ----------------------------------------------------------------
+
+
+def clustered_scores(n_patients=80, per_patient=5, seed=0):
+    """Every patient has ``per_patient`` near-identical images (same label, almost the same p)."""
+    rng = np.random.default_rng(seed)
+    y_patient = (np.arange(n_patients) % 2).astype(int)
+    p_patient = np.clip(0.5 + (y_patient - 0.5) * 0.3 + rng.normal(0, 0.3, n_patients), 0.01, 0.99)
+    y = np.repeat(y_patient, per_patient)
+    p = np.clip(np.repeat(p_patient, per_patient) + rng.normal(0, 0.005, len(y)), 0, 1)
+    groups = np.repeat([f"person{i}" for i in range(n_patients)], per_patient)
+    return y, p, groups
+
+
+def width(interval):
+    return interval[1] - interval[0]
+
+
+def test_repeated_images_of_a_patient_widen_the_intervals():
+    y, p, groups = clustered_scores()
+    as_images = evaluate.bootstrap_ci(y, p, n_boot=1000, seed=1)
+    as_patients = evaluate.bootstrap_ci(y, p, n_boot=1000, seed=1, groups=groups)
+    for name in evaluate.BOOTSTRAP_METRICS:
+        # 5 copies of each patient carry the information of one: about sqrt(5) = 2.2 times wider
+        assert width(as_patients[name]) > 1.6 * width(as_images[name]), name
+        point = evaluate.classification_metrics(y, p)[name]
+        assert as_patients[name][0] <= point <= as_patients[name][1], name
+
+    diff_images = evaluate.paired_bootstrap_diff(y, p, 1 - p, n_boot=1000)
+    diff_patients = evaluate.paired_bootstrap_diff(y, p, 1 - p, n_boot=1000, groups=groups)
+    assert diff_patients["diff"] == diff_images["diff"]
+    assert diff_patients["hi"] - diff_patients["lo"] > 1.6 * (diff_images["hi"] - diff_images["lo"])
+
+
+def test_one_image_per_patient_is_the_image_bootstrap():
+    y, p = noisy_scores(300, seed=2)
+    plain = evaluate.bootstrap_ci(y, p, n_boot=500, seed=3)
+    ids = np.array([f"person{i}" for i in range(300)])
+    # the same resamples, not merely the same distribution: ids change nothing when no patient repeats
+    assert evaluate.bootstrap_ci(y, p, n_boot=500, seed=3, groups=ids) == plain
+    assert evaluate.paired_bootstrap_diff(y, p, p ** 2, groups=ids) == evaluate.paired_bootstrap_diff(y, p, p ** 2)
+    assert evaluate.bootstrap_method(ids, 500)["unit"] == "image"
+
+
+def test_resamples_keep_every_class_and_draw_whole_patients():
+    # 1 PNEUMONIA image among 30 (unstratified, a third of resamples would miss it), and one patient whose
+    # two images carry both labels
+    y = np.array([1] + [0] * 29 + [0, 1])
+    groups = np.array([f"n{i}" for i in range(30)] + ["mixed", "mixed"])
+    units = evaluate._units(groups, len(y))
+    for w in evaluate._resample_weights(y, units, n_boot=400, seed=0, max_cells=3000):  # several chunks
+        assert (w[:, y == 1].sum(1) >= 1).all() and (w[:, y == 0].sum(1) >= 1).all()
+        assert (w[:, 0] == 1).all() and (w[:, 30] == 1).all()  # the PNEUMONIA and the mixed stratum
+        assert (w[:, 30] == w[:, 31]).all()  # a drawn patient brings all of their images
+        assert (w[:, 1:30].sum(1) == 29).all()  # the NORMAL stratum draws as many patients as it holds
+    ci = evaluate.bootstrap_ci(y, np.linspace(0.1, 0.9, len(y)), n_boot=200, groups=groups)
+    assert ci["sensitivity"] is not None and ci["roc_auc"] is not None
+
+
+def test_clustered_bootstrap_is_deterministic_by_seed():
+    y, p, groups = clustered_scores(n_patients=30, per_patient=3)
+    a = evaluate.bootstrap_ci(y, p, n_boot=300, seed=7, groups=groups)
+    assert evaluate.bootstrap_ci(y, p, n_boot=300, seed=7, groups=groups) == a
+    assert evaluate.bootstrap_ci(y, p, n_boot=300, seed=8, groups=groups) != a
+    d = evaluate.paired_bootstrap_diff(y, p, p ** 2, n_boot=300, seed=7, groups=groups)
+    assert evaluate.paired_bootstrap_diff(y, p, p ** 2, n_boot=300, seed=7, groups=groups) == d
+
+
+def test_images_without_a_patient_id_are_their_own_patients():
+    units = evaluate._units(["a", None, "a", float("nan"), "", "b"], 6)
+    assert units[0] == units[2] and len(set(units.tolist())) == 5
+    with pytest.raises(XrayError, match="3 patient ids for 4 images"):
+        evaluate.bootstrap_ci([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8], groups=["a", "b", "c"])
+
+
+def test_bootstrap_method_names_the_unit():
+    _, _, groups = clustered_scores(n_patients=10, per_patient=3)
+    method = evaluate.bootstrap_method(groups, n_boot=1000)
+    assert method["unit"] == "patient" and method["n_units"] == 10 and method["n_resamples"] == 1000
+    assert "patients resampled" in method["method"] and "within class" in method["method"]
+    assert "patients" in method["paired_test"]
+    plain = evaluate.bootstrap_method(None, n_boot=500, n_images=624)
+    assert (plain["unit"], plain["n_units"], plain["n_resamples"]) == ("image", 624, 500)
+    assert "images resampled" in plain["method"]
 
 
 # ---- Youden --------------------------------------------------------------------------------------
@@ -184,6 +275,36 @@ def test_paired_bootstrap_diff_of_a_run_with_itself_is_exactly_zero():
     assert evaluate.paired_bootstrap_diff(y, p, p, n_boot=200) == {"diff": 0.0, "lo": 0.0, "hi": 0.0}
 
 
+def test_sign_flip_test_is_mcnemar_with_one_image_per_patient():
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        a, b = rng.random(60) < 0.8, rng.random(60) < 0.6
+        expected = evaluate.mcnemar_exact(a, b)["pvalue"]
+        assert evaluate.cluster_sign_flip_test(a, b)["pvalue"] == pytest.approx(expected, rel=1e-9)
+        ids = [f"p{i}" for i in range(60)]
+        assert evaluate.cluster_sign_flip_test(a, b, ids)["pvalue"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_sign_flip_test_counts_patients_not_images():
+    # 7 discordant patients of 5 images each: 6 favour A, 1 favours B. McNemar sees 30 vs 5 images;
+    # flipping whole patients, |sum| >= 25 needs 6 or 7 signs alike: 2 * (7 + 1) / 2**7 = 0.125
+    per_patient = np.array([5] * 6 + [-5])
+    right_a, right_b = np.repeat(per_patient > 0, 5), np.repeat(per_patient < 0, 5)
+    groups = np.repeat(np.arange(7), 5)
+    out = evaluate.cluster_sign_flip_test(right_a, right_b, groups)
+    assert out == {"diff_images": 25, "discordant_patients": 7, "pvalue": pytest.approx(0.125)}
+    assert evaluate.mcnemar_exact(right_a, right_b)["pvalue"] < 1e-4
+    # patients with different sizes: enumerate all 2**5 sign patterns by hand
+    d = np.array([3, 1, 2, -1, 2])
+    a = np.concatenate([np.ones(abs(v), bool) if v > 0 else np.zeros(abs(v), bool) for v in d])
+    groups = np.repeat(np.arange(5), np.abs(d))
+    signs = np.array([[1 if (k >> i) & 1 else -1 for i in range(5)] for k in range(32)])
+    expected = np.mean(np.abs(signs @ np.abs(d)) >= abs(d.sum()))
+    assert evaluate.cluster_sign_flip_test(a, ~a, groups)["pvalue"] == pytest.approx(expected)
+    assert evaluate.cluster_sign_flip_test(a, a, groups) == {"diff_images": 0, "discordant_patients": 0,
+                                                             "pvalue": 1.0}
+
+
 def test_holm_known_vector():
     # sorted: .005*4 = .02, .01*3 = .03, .03*2 = .06, .04*1 = .04 -> running max .02 .03 .06 .06
     assert evaluate.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
@@ -201,7 +322,9 @@ def test_pairwise_comparisons_one_row_per_pair_with_holm():
     assert list(zip(df["a"], df["b"])) == [("resnet18-finetune", "resnet18-frozen"),
                                            ("resnet18-finetune", "squeezenet1_1-frozen"),
                                            ("resnet18-frozen", "squeezenet1_1-frozen")]
-    assert df["p_holm"].tolist() == pytest.approx(evaluate.holm(df["p_mcnemar"].tolist()))
+    assert df["p_holm"].tolist() == pytest.approx(evaluate.holm(df["p_cluster"].tolist()))
+    assert df["p"].tolist() == df["p_cluster"].tolist()
+    assert df["p_cluster"].tolist() == pytest.approx(df["p_mcnemar"].tolist())  # one image per patient
     assert df["diff"].tolist() == pytest.approx((df["acc_a"] - df["acc_b"]).tolist())
     assert (df["ci_lo"] <= df["diff"]).all() and (df["diff"] <= df["ci_hi"]).all()
     assert df["significant"].tolist() == (df["p_holm"] < 0.05).tolist()
@@ -210,6 +333,26 @@ def test_pairwise_comparisons_one_row_per_pair_with_holm():
     right_a = (runs[row.a][1] >= 0.5) == y
     right_b = (runs[row.b][1] >= 0.5) == y
     assert row.only_a_right == (right_a & ~right_b).sum() and row.only_b_right == (~right_a & right_b).sum()
+
+
+def test_pairwise_verdicts_use_the_clustered_p_with_holm():
+    # 40 patients of 4 identical images; A is right on 30 patients, B on 22 (same labels)
+    y_patient = np.arange(40) % 2
+    right = {"A": np.arange(40) < 30, "B": (np.arange(40) < 22) | (np.arange(40) >= 36), "C": np.arange(40) < 20}
+    y = np.repeat(y_patient, 4)
+    groups = np.repeat([f"person{i}" for i in range(40)], 4)
+    runs = {k: (y, predictions_with_accuracy(y, np.repeat(v, 4)), 0.5) for k, v in right.items()}
+    clustered = evaluate.pairwise_comparisons(runs, n_boot=300, groups=groups)
+    plain = evaluate.pairwise_comparisons(runs, n_boot=300)
+    assert (clustered["p_cluster"] > 5 * clustered["p_mcnemar"]).all()
+    assert clustered["p_mcnemar"].tolist() == plain["p_mcnemar"].tolist()  # McNemar ignores patients
+    assert clustered["p_holm"].tolist() == pytest.approx(evaluate.holm(clustered["p_cluster"].tolist()))
+    assert clustered["significant"].tolist() == (clustered["p_holm"] < 0.05).tolist()
+    assert bool(plain["significant"].iloc[0]) and not bool(clustered["significant"].iloc[0])  # A vs B
+    widths = clustered["ci_hi"] - clustered["ci_lo"], plain["ci_hi"] - plain["ci_lo"]
+    assert (widths[0] > widths[1]).all()
+    with pytest.raises(XrayError, match="patient ids"):
+        evaluate.pairwise_comparisons(runs, groups=groups[:10])
 
 
 def test_pairwise_comparisons_refuses_runs_on_different_images():
@@ -226,6 +369,18 @@ def test_pairwise_comparisons_of_one_run_is_empty():
     y, p = noisy_scores(20)
     df = evaluate.pairwise_comparisons({"only": (y, p, 0.5)})
     assert df.empty and "p_holm" in df.columns
+
+
+# ---- seeds ---------------------------------------------------------------------------------------
+
+
+def test_seed_summary_is_mean_and_sample_sd():
+    out = evaluate.seed_summary([0.8, 0.9, 1.0])
+    assert out["mean"] == pytest.approx(0.9) and out["sd"] == pytest.approx(0.1)  # ddof=1: sqrt(0.02 / 2)
+    assert out["n"] == 3 and out["values"] == [0.8, 0.9, 1.0]
+    assert evaluate.seed_summary([0.7]) == {"mean": 0.7, "sd": None, "n": 1, "values": [0.7]}
+    assert evaluate.seed_summary([0.5, None, float("nan"), 0.7])["n"] == 2
+    assert evaluate.seed_summary([]) == {"mean": None, "sd": None, "n": 0, "values": []}
 
 
 # ---- calibration ---------------------------------------------------------------------------------

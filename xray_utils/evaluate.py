@@ -7,8 +7,14 @@ Conventions used throughout:
 - a value that is undefined on the given data (AUC with one class present, precision with no positive
   calls) is ``None``, never a crash and never a warning.
 
-scikit-learn and scipy do the statistics; what is hand-written here is what they lack: a vectorised
-percentile bootstrap that shares its resamples between metrics, Holm's correction, and the ECE.
+Uncertainty is patient-level: a test set holds several images of many patients, and images of one
+patient are not independent. The bootstrap resamples patients (stratified by class) and the paired test
+flips whole patients; without patient ids every image is its own patient.
+
+scikit-learn and scipy do the statistics (metrics, McNemar's binomial test, binomial pmfs); what is
+hand-written here is what they lack: a vectorised patient-level percentile bootstrap that shares its
+resamples between metrics (resamples as weight matrices, so the AUC needs one sort), the exact patient-level
+sign-flip test (a convolution of binomials), Holm's correction, and the ECE.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from .errors import DataError, XrayError
 
 BOOTSTRAP_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "roc_auc")
 ALPHA = 0.05
+PAIRED_TEST = ("exact sign-flip permutation test over {unit}s, Holm-corrected over all pairs (McNemar's exact test "
+               "beside it assumes independent images)")
 _EPS = 1e-15  # log-loss clipping, as scikit-learn does for float64 probabilities
 
 
@@ -130,81 +138,153 @@ def classification_metrics(y, p, threshold: float = 0.5) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------------
-# bootstrap
+# resampling units: patients (or images), stratified by class
+#
+# The Kaggle test set holds several images of many patients; images of one patient are not independent,
+# so resampling images would make intervals too narrow. The bootstrap draws whole patients instead (all
+# of a drawn patient's images come along) and draws them within class, so every resample keeps the test
+# set's class make-up (the test set was assembled per class) and both classes are always present.
 
 
-def _resamples(n: int, n_boot: int, seed: int, max_cells: int = 2_000_000):
-    """Index matrices (rows = bootstrap resamples), in chunks that bound memory for large test sets."""
+def _units(groups, n: int) -> np.ndarray:
+    """Patient number (0 .. G-1) of each of ``n`` images; an image without an id (None, NaN, "") is its
+    own patient, and so is every image when ``groups`` is None."""
+    if groups is None:
+        return np.arange(n)
+    ids = pd.Series(np.asarray(groups, dtype=object))
+    if len(ids) != n:
+        raise DataError(f"groups: {len(ids)} patient ids for {n} images; give one id per image")
+    unknown = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
+    codes = pd.factorize(ids.where(~unknown))[0]  # -1 where unknown
+    codes[unknown] = codes.max(initial=-1) + 1 + np.arange(unknown.sum())
+    return codes
+
+
+def _strata(y: np.ndarray, units: np.ndarray) -> list[np.ndarray]:
+    """The patients of each class: all images NORMAL, all PNEUMONIA, and (a third stratum) both labels.
+
+    A patient whose images carry both labels cannot be put in either class without changing its count;
+    as a stratum of its own it is drawn as often as it occurs, and each such patient brings both classes.
+    """
+    n_units = int(units.max()) + 1
+    positives = np.bincount(units, weights=y, minlength=n_units)
+    images = np.bincount(units, minlength=n_units)
+    kind = np.where(positives == 0, 0, np.where(positives == images, 1, 2))
+    return [np.flatnonzero(kind == k) for k in range(3) if (kind == k).any()]
+
+
+def _resample_weights(y: np.ndarray, units: np.ndarray, n_boot: int, seed: int, max_cells: int = 2_000_000):
+    """Bootstrap resamples as weight matrices (rows = resamples, columns = images): how many times each
+    image's patient was drawn. Each stratum draws as many patients as it holds, with replacement. Yields
+    chunks of rows so that memory stays bounded for large test sets."""
     rng = np.random.default_rng(seed)
-    rows = max(1, max_cells // n)
+    strata = _strata(y, units)
+    n_units = int(units.max()) + 1
+    rows = max(1, max_cells // max(len(units), n_units))
     for start in range(0, n_boot, rows):
-        yield rng.integers(0, n, size=(min(rows, n_boot - start), n))
+        r = min(rows, n_boot - start)
+        counts = np.zeros((r, n_units))
+        for members in strata:
+            m = len(members)
+            draws = rng.integers(0, m, size=(r, m)) + m * np.arange(r)[:, None]  # row-offset for one bincount
+            counts[:, members] = np.bincount(draws.ravel(), minlength=r * m).reshape(r, m)
+        yield counts[:, units]
 
 
-def _boot_metrics(y: np.ndarray, p: np.ndarray, threshold: float, idx: np.ndarray, names: Sequence[str]) -> dict:
-    """Each metric on every resample (row of ``idx``) at once; NaN where undefined in that resample."""
-    yb, pb = y[idx], p[idx]
-    call = pb >= threshold
-    tp = (call & (yb == 1)).sum(1)
-    tn = (~call & (yb == 0)).sum(1)
-    fp = (call & (yb == 0)).sum(1)
-    fn = (~call & (yb == 1)).sum(1)
-    n = idx.shape[1]
+def _weighted_auc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mann-Whitney numerator U and denominator (positive weight x negative weight) of the AUC for every
+    row of weights at once, ties counted one half: sklearn's ``roc_auc_score`` with ``sample_weight``.
+    A resample changes only weights, never the order of the scores, so the images are sorted once."""
+    order = np.argsort(p, kind="stable")
+    p_sorted, y_sorted, w_sorted = p[order], y[order], w[:, order]
+    new_score = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
+    block = np.cumsum(new_score) - 1  # tie block of each sorted image
+    starts = np.flatnonzero(new_score)
+    ends = np.r_[starts[1:], len(p_sorted)]
+    neg = w_sorted * (y_sorted == 0)
+    cum_neg = np.zeros((w.shape[0], len(p_sorted) + 1))
+    np.cumsum(neg, axis=1, out=cum_neg[:, 1:])
+    pos = np.flatnonzero(y_sorted == 1)
+    below = cum_neg[:, starts[block[pos]]]  # negative weight with a strictly lower score
+    tied = cum_neg[:, ends[block[pos]]] - below
+    u = (w_sorted[:, pos] * (below + 0.5 * tied)).sum(1)
+    return u, w_sorted[:, pos].sum(1) * neg.sum(1)
 
-    def ratio(a, b):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(b > 0, a / np.maximum(b, 1), np.nan)
 
+def _ratio_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _boot_metrics(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarray, names: Sequence[str]) -> dict:
+    """Each metric on every resample (row of weights ``w``) at once; NaN where undefined in that resample."""
+    call = p >= threshold
+    tp, tn, fp, fn = (w @ (c & (y == k)).astype(np.float64)
+                      for c, k in ((call, 1), (~call, 0), (call, 0), (~call, 1)))
+    total = w.sum(1)
+    q = np.clip(p, _EPS, 1 - _EPS)
+    per_image = {"loss": -(y * np.log(q) + (1 - y) * np.log1p(-q)), "brier": (p - y) ** 2}
     out = {}
     for name in names:
         if name == "accuracy":
-            out[name] = (tp + tn) / n
-        elif name == "loss":
-            q = np.clip(p, _EPS, 1 - _EPS)
-            per_image = -(y * np.log(q) + (1 - y) * np.log1p(-q))
-            out[name] = per_image[idx].mean(1)
+            out[name] = (tp + tn) / total
+        elif name in per_image:
+            out[name] = (w @ per_image[name]) / total
         elif name == "sensitivity":
-            out[name] = ratio(tp, tp + fn)
+            out[name] = _ratio_rows(tp, tp + fn)
         elif name == "specificity":
-            out[name] = ratio(tn, tn + fp)
+            out[name] = _ratio_rows(tn, tn + fp)
         elif name == "precision":
-            out[name] = ratio(tp, tp + fp)
+            out[name] = _ratio_rows(tp, tp + fp)
         elif name == "npv":
-            out[name] = ratio(tn, tn + fn)
+            out[name] = _ratio_rows(tn, tn + fn)
         elif name == "f1":
-            out[name] = ratio(2 * tp, 2 * tp + fp + fn)
-        elif name == "brier":
-            out[name] = ((pb - yb) ** 2).mean(1)
+            out[name] = _ratio_rows(2 * tp, 2 * tp + fp + fn)
         elif name == "roc_auc":
-            # Mann-Whitney form of the AUC, exact with ties (average ranks), for every row at once
-            ranks = stats.rankdata(pb, axis=1)
-            n_pos = yb.sum(1)
-            n_neg = n - n_pos
-            u = (ranks * yb).sum(1) - n_pos * (n_pos + 1) / 2
-            out[name] = ratio(u, n_pos * n_neg)
+            out[name] = _ratio_rows(*_weighted_auc(y, p, w))
         else:
             raise XrayError(f"bootstrap_ci: unknown metric {name!r}",
                             "use accuracy, loss, sensitivity, specificity, precision, npv, f1, brier, roc_auc")
     return out
 
 
-def bootstrap_ci(y, p, threshold: float = 0.5, metrics: Sequence[str] = BOOTSTRAP_METRICS, n_boot: int = 1000,
-                 seed: int = 0, level: float = 0.95) -> dict[str, list[float] | None]:
-    """Percentile bootstrap intervals {metric: [lo, hi]} over test images, deterministic by ``seed``.
+def _percentile_interval(values: np.ndarray, level: float) -> list[float] | None:
+    values = values[~np.isnan(values)]
+    tail = 100 * (1 - level) / 2
+    return [float(v) for v in np.percentile(values, [tail, 100 - tail])] if len(values) else None
 
-    All metrics share the same resamples. Resamples where a metric is undefined (e.g. no PNEUMONIA image
-    drawn, for sensitivity) are left out of that metric's interval; a metric undefined in every resample
-    gets None.
+
+def bootstrap_ci(y, p, threshold: float = 0.5, metrics: Sequence[str] = BOOTSTRAP_METRICS, n_boot: int = 1000,
+                 seed: int = 0, level: float = 0.95, groups=None) -> dict[str, list[float] | None]:
+    """Percentile bootstrap intervals {metric: [lo, hi]}, deterministic by ``seed``.
+
+    ``groups`` holds the patient id of each image: whole patients are resampled (stratified by class, see
+    ``_strata``), so images of one patient count as one draw. Without it every image is its own patient.
+    All metrics share the same resamples. Resamples where a metric is undefined are left out of that
+    metric's interval; a metric undefined in every resample (e.g. sensitivity with no PNEUMONIA image in
+    the test set) gets None.
     """
     y, p = _check(y, p)
-    chunks = [_boot_metrics(y, p, threshold, idx, metrics) for idx in _resamples(len(y), n_boot, seed)]
-    tail = 100 * (1 - level) / 2
-    out = {}
-    for name in metrics:
-        values = np.concatenate([c[name] for c in chunks])
-        values = values[~np.isnan(values)]
-        out[name] = [float(v) for v in np.percentile(values, [tail, 100 - tail])] if len(values) else None
-    return out
+    units = _units(groups, len(y))
+    chunks = [_boot_metrics(y, p, threshold, w, metrics) for w in _resample_weights(y, units, n_boot, seed)]
+    return {name: _percentile_interval(np.concatenate([c[name] for c in chunks]), level) for name in metrics}
+
+
+def bootstrap_method(groups=None, n_boot: int = 1000, n_images: int | None = None, level: float = 0.95) -> dict:
+    """How ``bootstrap_ci`` / ``paired_bootstrap_diff`` resampled, for metrics.json and the report's note.
+
+    unit is "patient" when some patient has more than one image, else "image" (no ids, or one image
+    each); n_units counts patients (or images; None when neither ``groups`` nor ``n_images`` is given).
+    """
+    if groups is None:
+        n_units, n = n_images, n_images
+    else:
+        n = len(groups)
+        n_units = int(_units(groups, n).max(initial=-1)) + 1
+    unit = "patient" if groups is not None and n_units < n else "image"
+    return {"method": f"percentile bootstrap, {unit}s resampled with replacement within class",
+            "unit": unit, "n_resamples": int(n_boot), "n_units": n_units, "level": float(level),
+            "paired_test": PAIRED_TEST.format(unit=unit)}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -231,7 +311,8 @@ def youden_threshold(y, p) -> float:
 
 
 def mcnemar_exact(correct_a, correct_b) -> dict:
-    """Exact McNemar test: are A and B equally accurate on the same images?
+    """Exact McNemar test: are A and B equally accurate on the same images? It treats images as
+    independent; with several images per patient use ``cluster_sign_flip_test``.
 
     b = images only A gets right, c = images only B gets right; under the null each discordant image is a
     fair coin, so p is the two-sided binomial test of b successes in b + c trials (1.0 when b + c = 0).
@@ -247,15 +328,50 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
 
 
 def paired_bootstrap_diff(y, p_a, p_b, threshold_a: float = 0.5, threshold_b: float = 0.5, n_boot: int = 2000,
-                          seed: int = 0, level: float = 0.95) -> dict:
-    """Accuracy of A minus accuracy of B with a percentile bootstrap interval on the same resampled images."""
+                          seed: int = 0, level: float = 0.95, groups=None) -> dict:
+    """Accuracy of A minus accuracy of B with a percentile bootstrap interval; both runs are scored on the
+    same resamples (of patients when ``groups`` is given, stratified by class as in ``bootstrap_ci``)."""
     y, p_a = _check(y, p_a, "paired_bootstrap_diff (A)")
     _, p_b = _check(y, p_b, "paired_bootstrap_diff (B)")
     d = ((p_a >= threshold_a) == y).astype(np.float64) - ((p_b >= threshold_b) == y)
-    boot = np.concatenate([d[idx].mean(1) for idx in _resamples(len(y), n_boot, seed)])
-    tail = 100 * (1 - level) / 2
-    lo, hi = np.percentile(boot, [tail, 100 - tail])
-    return {"diff": float(d.mean()), "lo": float(lo), "hi": float(hi)}
+    units = _units(groups, len(y))
+    boot = np.concatenate([(w @ d) / w.sum(1) for w in _resample_weights(y, units, n_boot, seed)])
+    lo, hi = _percentile_interval(boot, level)
+    return {"diff": float(d.mean()), "lo": lo, "hi": hi}
+
+
+def cluster_sign_flip_test(correct_a, correct_b, groups=None) -> dict:
+    """Are A and B equally accurate? An exact paired sign-flip permutation test with the patient as unit.
+
+    Each patient contributes d = (their images only A gets right) - (their images only B gets right).
+    Under the null A and B are exchangeable on each patient, so d and -d are equally likely; p is the
+    share of all 2**k sign patterns of the k patients with d != 0 whose |sum of d| reaches the observed
+    one. The permutation test is exact for any cluster sizes and needs no variance estimate (a bootstrap
+    p-value needs both); with one image per patient it IS McNemar's exact test (each discordant image a
+    fair coin), so the two p-values differ only through the clustering.
+
+    The 2**k patterns are not enumerated (nor sampled, as ``scipy.stats.permutation_test`` does, ~10x
+    slower for a p with Monte Carlo error): the sum of independent +-|d| terms has a distribution that is
+    a convolution of one binomial per distinct |d|, computed exactly in milliseconds.
+    """
+    a = np.asarray(correct_a, dtype=bool)
+    b = np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1:
+        raise DataError(f"cluster_sign_flip_test: correctness vectors {a.shape} and {b.shape} must be 1-D, "
+                        "same length")
+    units = _units(groups, len(a))
+    d = np.bincount(units, weights=a.astype(np.int64) - b, minlength=int(units.max(initial=-1)) + 1)
+    observed = int(d.sum())
+    sizes = np.abs(d[d != 0]).astype(np.int64)  # a patient with d = 0 is the same under every flip
+    dist, offset = np.ones(1), 0  # dist[i] = P(sum = i - offset) under the null
+    for m, count in zip(*np.unique(sizes, return_counts=True)):
+        m, count = int(m), int(count)
+        lattice = np.zeros(2 * m * count + 1)
+        lattice[:: 2 * m] = stats.binom.pmf(np.arange(count + 1), count, 0.5)  # j plus signs: m (2j - count)
+        dist, offset = np.convolve(dist, lattice), offset + m * count
+    extreme = np.abs(np.arange(len(dist)) - offset) >= abs(observed)
+    return {"diff_images": observed, "discordant_patients": len(sizes),
+            "pvalue": float(min(1.0, dist[extreme].sum()))}
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -270,18 +386,11 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 PAIRWISE_COLUMNS = ["a", "b", "acc_a", "acc_b", "diff", "ci_lo", "ci_hi", "only_a_right", "only_b_right",
-                    "p_mcnemar", "p_holm", "significant", "diff_lo", "diff_hi", "p"]
+                    "p_mcnemar", "p_cluster", "p_holm", "significant", "diff_lo", "diff_hi", "p"]
 
 
-def pairwise_comparisons(preds: Mapping[str, tuple], alpha: float = ALPHA, n_boot: int = 2000,
-                         seed: int = 0) -> pd.DataFrame:
-    """Every pair of runs compared on the same test images, one row per pair (in ``preds`` order).
-
-    ``preds`` maps run name -> (y, p, threshold). Columns: a, b (run names), acc_a, acc_b, diff (acc_a -
-    acc_b) with its paired bootstrap interval ci_lo, ci_hi; only_a_right / only_b_right (McNemar's
-    discordant counts b and c), p_mcnemar (exact), p_holm (Holm over all pairs), significant (p_holm <
-    alpha). diff_lo, diff_hi and p repeat ci_lo, ci_hi and p_mcnemar under the names report.py reads.
-    """
+def _paired_runs(preds: Mapping[str, tuple]) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """``preds`` checked, and checked to be scored on the same test images (same labels, same order)."""
     names = list(preds)
     checked = {}
     for name in names:
@@ -294,21 +403,57 @@ def pairwise_comparisons(preds: Mapping[str, tuple], alpha: float = ALPHA, n_boo
                 f"runs {names[0]!r} and {name!r} were not evaluated on the same test images "
                 f"({len(y0)} vs {len(y)} labels{', different labels' if len(y) == len(y0) else ''})",
                 "compare only runs trained on the same dataset and test split (same --dataset and data dir)")
+    return checked
+
+
+def pairwise_comparisons(preds: Mapping[str, tuple], alpha: float = ALPHA, n_boot: int = 2000, seed: int = 0,
+                         groups=None) -> pd.DataFrame:
+    """Every pair of runs compared on the same test images, one row per pair (in ``preds`` order).
+
+    ``preds`` maps run name -> (y, p, threshold); ``groups`` the patient id of each test image (the same
+    images for every run). Columns: a, b (run names), acc_a, acc_b, diff (acc_a - acc_b) with its paired
+    bootstrap interval ci_lo, ci_hi (patients resampled); only_a_right / only_b_right (discordant image
+    counts); p_mcnemar (exact McNemar: assumes independent images, too small when patients have several);
+    p_cluster (exact patient-level sign-flip permutation test, ``cluster_sign_flip_test``); p_holm (Holm over
+    all pairs' p_cluster: the p for verdicts); significant (p_holm < alpha). diff_lo, diff_hi and p repeat
+    ci_lo, ci_hi and p_cluster (the p that p_holm corrects) under the names the report reads.
+    """
+    checked = _paired_runs(preds)
+    if groups is not None and checked:
+        _units(groups, len(next(iter(checked.values()))[0]))  # one id per image, or a clear error now
     rows = []
-    for a, b in combinations(names, 2):
+    for a, b in combinations(checked, 2):
         y, p_a, t_a = checked[a]
         _, p_b, t_b = checked[b]
         right_a, right_b = (p_a >= t_a) == y, (p_b >= t_b) == y
-        test = mcnemar_exact(right_a, right_b)
-        ci = paired_bootstrap_diff(y, p_a, p_b, t_a, t_b, n_boot=n_boot, seed=seed)
+        mcnemar = mcnemar_exact(right_a, right_b)
+        cluster = cluster_sign_flip_test(right_a, right_b, groups)
+        ci = paired_bootstrap_diff(y, p_a, p_b, t_a, t_b, n_boot=n_boot, seed=seed, groups=groups)
         rows.append({"a": a, "b": b, "acc_a": float(right_a.mean()), "acc_b": float(right_b.mean()),
                      "diff": ci["diff"], "ci_lo": ci["lo"], "ci_hi": ci["hi"],
-                     "only_a_right": test["b"], "only_b_right": test["c"], "p_mcnemar": test["pvalue"]})
-    df = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS[:10])
-    df["p_holm"] = holm(df["p_mcnemar"].tolist()) if len(df) else []
+                     "only_a_right": mcnemar["b"], "only_b_right": mcnemar["c"], "p_mcnemar": mcnemar["pvalue"],
+                     "p_cluster": cluster["pvalue"]})
+    df = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS[:11])
+    df["p_holm"] = holm(df["p_cluster"].tolist()) if len(df) else []
     df["significant"] = (df["p_holm"] < alpha).astype(bool)
-    df["diff_lo"], df["diff_hi"], df["p"] = df["ci_lo"], df["ci_hi"], df["p_mcnemar"]
+    df["diff_lo"], df["diff_hi"], df["p"] = df["ci_lo"], df["ci_hi"], df["p_cluster"]
     return df[PAIRWISE_COLUMNS]
+
+
+# ----------------------------------------------------------------------------------------------------
+# spread across seeds
+
+
+def seed_summary(values: Iterable[float | None]) -> dict:
+    """Mean and sample standard deviation (ddof=1) of one metric over runs that differ only in the seed.
+
+    Undefined values (None, NaN) are left out; n counts the values used, listed in ``values``. sd is None
+    with fewer than two values (one run says nothing about the spread), mean None with none.
+    """
+    kept = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return {"mean": float(np.mean(kept)) if kept else None,
+            "sd": float(np.std(kept, ddof=1)) if len(kept) > 1 else None,
+            "n": len(kept), "values": kept}
 
 
 # ----------------------------------------------------------------------------------------------------
