@@ -77,6 +77,62 @@ def test_kagglehub_download_folder_is_accepted(tiny_folder, tmp_path):
     assert len(splits.test) == 8 and "chest_xray" in splits.source
 
 
+
+def test_shared_patients_names_each_pair_of_splits_that_share_one(tiny_folder):
+    splits = data.load_splits(folder_cfg(tiny_folder(n=20)))
+    shared = data.shared_patients(splits)
+    # the phantom folder reuses Kaggle-style names in train and test; the carved val never shares with train
+    assert ("train", "test") in shared and ("train", "val") not in shared
+    assert shared[("train", "test")] == sorted(set(splits.train.patients) & set(splits.test.patients))
+    assert data.class_counts(splits.test.labels) == {"NORMAL": 20, "PNEUMONIA": 20}
+    assert data.class_counts(np.ones(3)) == {"NORMAL": 0, "PNEUMONIA": 3}
+
+
+# ---- the training fraction (learning curves) ------------------------------------------------------------
+
+def test_train_fraction_keeps_whole_patients_and_both_classes_and_leaves_val_and_test(tiny_folder):
+    root = tiny_folder(n=20)
+    full = data.load_splits(folder_cfg(root))
+    part = data.load_splits(folder_cfg(root, train_fraction=0.25))
+    assert part.val.ids == full.val.ids and part.test.ids == full.test.ids
+    assert part.full_train.ids == full.train.ids
+    assert part.train.ids == [full.train.ids[i] for i in part.train_rows]
+    kept = set(part.train.patients)
+    assert sorted(part.train.ids) == sorted(i for i, p in zip(full.train.ids, full.train.patients) if p in kept)
+    have, had = np.bincount(part.train.labels, minlength=2), np.bincount(full.train.labels, minlength=2)
+    assert (have >= np.ceil(0.25 * had)).all() and (have > 0).all() and have.sum() < 0.5 * had.sum()
+    assert "train fraction 0.25" in part.source and "train fraction" not in full.source
+    assert len(full.train_rows) == len(full.train) == len(full.full_train)
+
+
+def test_train_fraction_is_fixed_per_seed_and_nested_across_fractions(tiny_folder):
+    root = tiny_folder(n=20)
+    rows = {(f, s): data.load_splits(folder_cfg(root, train_fraction=f, seed=s)).train_rows
+            for f in (0.25, 0.5) for s in (0, 1)}
+    assert np.array_equal(rows[0.25, 0], data.load_splits(folder_cfg(root, train_fraction=0.25)).train_rows)
+    assert not np.array_equal(rows[0.25, 0], rows[0.25, 1])
+    for s in (0, 1):  # a learning curve's smaller training sets are parts of its larger ones
+        assert set(rows[0.25, s]) <= set(rows[0.5, s])
+
+
+def test_fraction_subset_keeps_a_class_held_only_by_patients_of_the_other():
+    # patient "a" is mostly PNEUMONIA but holds the only NORMAL image; every draw must keep a NORMAL image
+    patients = ["a", "a", "a", "b", "b", "c", "c", "d", "e"]
+    labels = np.array([1, 1, 0, 1, 1, 1, 1, 1, 1])
+    split = data.Split("train", [f"x{i}" for i in range(9)], labels, patients)
+    for seed in range(20):
+        rows = data.fraction_subset(split, 0.1, seed)
+        assert set(labels[rows]) == {0, 1}
+        assert all(set(np.flatnonzero(np.isin(patients, [patients[r]]))) <= set(rows) for r in rows)
+    assert np.array_equal(data.fraction_subset(split, 1.0, 3), np.arange(9))
+    with pytest.raises(ValueError):
+        data.fraction_subset(split, 0.0, 0)
+
+
+def test_data_check_ignores_the_train_fraction(tiny_folder):
+    root = tiny_folder(n=10)
+    assert data.data_check(folder_cfg(root, train_fraction=0.25)).counts == data.data_check(folder_cfg(root)).counts
+
 # ---- transforms and the decode cache ----------------------------------------------------------------
 
 def test_transform_is_the_homeworks():
@@ -135,7 +191,7 @@ def test_decode_cache_is_keyed_by_the_resize_mode(tiny_folder):
     square = RunConfig(dataset="folder", data_dir=str(root), img_size=32, num_workers=0, progress=False)
     shorter = square.replace(resize_mode="shorter-side")
     split = data.load_splits(square).test
-    assert data._cache_file(split, square) != data._cache_file(split, shorter)
+    assert data.cache_file(split, square) != data.cache_file(split, shorter)
 
 
 def test_cached_and_uncached_tensors_are_equal(tiny_folder):
@@ -193,10 +249,13 @@ def test_cache_is_per_source_split_so_a_new_val_fraction_decodes_nothing(tiny_fo
     assert sorted(p.name for p in (tmp_path / "cache" / "decode").glob("*.npy")) == before
 
 
-def test_dataset_follows_the_image_size_of_its_config(tiny_folder):
+def test_dataset_follows_the_image_size_of_its_config_and_leaves_the_split_alone(tiny_folder):
     cfg = folder_cfg(tiny_folder(n=4))
     split = data.load_splits(cfg).test
+    bound = split.decoded
     assert data.make_dataset(split, cfg.replace(img_size=40), train=False)[0][0].shape == (3, 40, 40)
+    assert split.decoded is bound and bound.crop == 32  # still bound to the 32 px cache it was loaded with
+    assert data.make_dataset(split, cfg, train=False)[0][0].shape == (3, 32, 32)
 
 
 # ---- bad input --------------------------------------------------------------------------------------
@@ -337,7 +396,7 @@ def test_mnist_offline_without_file_points_to_the_readme(tmp_path, monkeypatch):
         raise RuntimeError("Automatic download failed!")
 
     monkeypatch.setattr(medmnist, "PneumoniaMNIST", offline)
-    monkeypatch.setattr(data, "default_project_dir", lambda: tmp_path)
+    monkeypatch.setattr(data.pneumoniamnist, "default_project_dir", lambda: tmp_path)
     with pytest.raises(DataError, match="could not be downloaded") as e:
         data.load_splits(RunConfig(dataset="pneumoniamnist", **CFG))
     assert "data/README.md" in e.value.hint and "--data-dir" in e.value.hint and "make demo" in e.value.hint
