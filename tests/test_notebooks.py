@@ -126,3 +126,60 @@ def test_make_installs_a_filter_that_stages_notebooks_without_outputs(tmp_path):
     assert [c.id for c in staged.cells] == [c.id for c in nb.cells]  # ids kept: no churn in diffs
     assert [c.source for c in staged.cells] == [c.source for c in nb.cells]
     assert "out 1" in (clone / "executed.ipynb").read_text()  # the student's file keeps its outputs
+
+
+# ----------------------------------------------------------------------------------------------------
+# errors in a notebook: the message and the parameter to set, not a traceback
+
+
+@pytest.mark.parametrize("hint, fix", [
+    ("pass --data-dir PATH", 'set data_dir = "PATH" in the parameters cell'),
+    ("pass --force to retrain it, or choose another --out",
+     "set force = True in the parameters cell to retrain it, or choose another run_dir"),
+    ("use --img-size 17 or more", "use img_size = 17 or more (in the parameters cell)"),
+    ("use --weights none with --mode scratch", 'use weights = "none" with mode = "scratch" (in the parameters cell)'),
+    ("or use --val-split given", "or use extra_config = '{\"val_split\": \"given\"}' (in the parameters cell)"),
+    ("try `make demo` or xray train ... --out RUN_DIR", "try `make demo` or xray train ... --out RUN_DIR"),
+    ("pass --no-pdf", "pass --no-pdf"),  # no notebook has it: left as it is
+])
+def test_cli_hint_becomes_the_notebook_parameter_to_set(hint, fix):
+    from xray_utils.errors import notebook_fix
+
+    assert notebook_fix(hint) == fix
+
+
+def test_error_keeps_its_text_and_renders_for_a_notebook():
+    from xray_utils.errors import ConfigError
+
+    e = ConfigError("epochs must be >= 1", "pass --epochs 2")
+    assert str(e) == "epochs must be >= 1\n  fix: pass --epochs 2"  # what the pipeline parses
+    assert e._render_traceback_() == ["error: epochs must be >= 1",
+                                      "fix: set epochs = 2 in the parameters cell"]
+    given = ConfigError("bad", "pass --x", notebook_hint="set x in the parameters cell")
+    assert given._render_traceback_() == ["error: bad", "fix: set x in the parameters cell"]
+    assert ConfigError("bad")._render_traceback_() == ["error: bad"]
+
+
+@pytest.mark.slow
+def test_error_in_a_real_kernel_shows_message_and_notebook_fix_without_traceback(tmp_path):
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f'data_dir = "{tmp_path / "missing"}"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("from xray_utils import data\nfrom xray_utils.config import RunConfig\n"
+                                          "data.load_splits(RunConfig(dataset='folder', data_dir=data_dir))")]
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    with pytest.raises(PapermillExecutionError) as e:
+        papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                                   progress_bar=False, cwd=str(tmp_path))
+    assert e.value.ename == "DataError" and "\n  fix: " in e.value.evalue and "--data-dir" in e.value.evalue
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    errors = [o for c in code_cells(executed) for o in c.outputs if o.output_type == "error"]
+    assert len(errors) == 1
+    shown = errors[0].traceback
+    assert shown[0] == f"error: data folder not found: {tmp_path / 'missing'}"
+    assert shown[1].startswith("fix: ") and 'set data_dir = "ROOT" in the parameters cell' in shown[1]
+    assert "--data-dir" not in shown[1]
+    text = "\n".join(shown)
+    assert "Traceback" not in text and "File " not in text and "---->" not in text and len(shown) == 2
