@@ -183,3 +183,20 @@ def test_error_in_a_real_kernel_shows_message_and_notebook_fix_without_traceback
     assert "--data-dir" not in shown[1]
     text = "\n".join(shown)
     assert "Traceback" not in text and "File " not in text and "---->" not in text and len(shown) == 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# notebook 03: headings come from the show_* functions (translated), never twice
+
+
+def test_report_notebook_markdown_has_no_headings():
+    nb = read("03_task_d_e_analysis.ipynb")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert not [line for line in cell.source.splitlines() if line.lstrip().startswith("#")], cell.id
+
+
+def test_report_notebook_intro_is_for_the_notebook_user_only():
+    # the intro (papermill, xray report) is left out of report.html; a student's own markdown is not tagged
+    first = read("03_task_d_e_analysis.ipynb").cells[0]
+    assert first.cell_type == "markdown" and "notebook-only" in first.metadata.get("tags", [])
