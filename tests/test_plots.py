@@ -155,3 +155,15 @@ def test_cjk_labels_render_without_missing_glyph_warnings(tmp_path):
         warnings.simplefilter("error")
         fig = plots.confusion([[5, 1], [2, 7]], title="測試集混淆矩陣", class_names=("正常", "肺炎"))
         assert_saves(fig, tmp_path)
+
+
+def test_the_validation_loss_minimum_is_starred_on_the_curves():
+    h = history(6)
+    h["val_loss"] = [0.9, 0.7, 0.5, 0.6, 0.7, 0.8]  # bottoms out at epoch 3
+    loss_ax = plots.training_curves(h).axes[0]
+    (star,) = loss_ax.collections
+    assert star.get_offsets().tolist() == [[3, 0.5]]
+    overlay = plots.curves_overlay({RUNS[0]: h, RUNS[1]: history(4)})
+    stars = [c.get_offsets().tolist() for c in overlay.axes[0].collections]
+    assert stars == [[[3, 0.5]], [[4, 0.2]]]  # one per run, at its own minimum (history(4): the last epoch)
+    assert not plots.training_curves(h.assign(val_loss=np.nan)).axes[0].collections  # no minimum, no star

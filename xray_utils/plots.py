@@ -24,7 +24,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from . import atomic, evaluate
+from . import atomic, evaluate, overfitting
 from .config import BACKBONES, CLASS_NAMES, MODES
 from .errors import XrayError
 
@@ -111,12 +111,20 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 # training
 
 
+def _mark_minimum(ax, epoch: int, value: float, colour: str, label: str | None = None) -> None:
+    """A star at the validation-loss minimum: a scatter (a collection), so the axes' lines stay the curves."""
+    ax.scatter([epoch], [value], marker="*", s=160, color=colour, edgecolors="black", linewidths=0.6, zorder=5,
+               label=label if label else "_nolegend_")
+
+
 def training_curves(history: pd.DataFrame, title: str = "") -> Figure:
-    """Loss and accuracy per epoch, train vs validation; the best epoch (lowest val loss) is marked."""
+    """Loss and accuracy per epoch, train vs validation; the best epoch (lowest val loss) is marked by a
+    vertical line, and the validation-loss minimum by a star (where overfitting would start)."""
     _require(history, ("epoch", "train_loss", "train_acc", "val_loss", "val_acc"), "training_curves")
     fig = _figure(9, 3.4)
     ax_loss, ax_acc = fig.subplots(1, 2)
-    best = history.loc[history["val_loss"].idxmin(), "epoch"] if len(history) else None
+    minimum = overfitting.val_loss_minimum(history)
+    best = minimum[0] if minimum else None
     for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
         ax.plot(history["epoch"], history[f"train_{key}"], "o-", color=TRAIN_COLOUR, label="train")
         ax.plot(history["epoch"], history[f"val_{key}"], "s--", color=VAL_COLOUR, label="validation")
@@ -125,6 +133,8 @@ def training_curves(history: pd.DataFrame, title: str = "") -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+    if minimum:
+        _mark_minimum(ax_loss, *minimum, VAL_COLOUR, label="validation-loss minimum")
     ax_loss.legend()
     if title:
         fig.suptitle(title)
@@ -132,7 +142,8 @@ def training_curves(history: pd.DataFrame, title: str = "") -> Figure:
 
 
 def curves_overlay(histories: Mapping[str, pd.DataFrame]) -> Figure:
-    """Loss and accuracy of several runs: validation solid, train dashed, one colour per run."""
+    """Loss and accuracy of several runs: validation solid, train dashed, one colour per run; a star marks
+    each run's validation-loss minimum."""
     fig = _figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     for name, h in histories.items():
@@ -141,6 +152,9 @@ def curves_overlay(histories: Mapping[str, pd.DataFrame]) -> Figure:
         for ax, key in ((ax_loss, "loss"), (ax_acc, "acc")):
             ax.plot(h["epoch"], h[f"val_{key}"], "-", marker=".", color=c, label=f"{name} (val)")
             ax.plot(h["epoch"], h[f"train_{key}"], "--", color=c, alpha=0.7, label=f"{name} (train)")
+        minimum = overfitting.val_loss_minimum(h)
+        if minimum:
+            _mark_minimum(ax_loss, *minimum, c)
     for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
