@@ -397,3 +397,43 @@ def size_distribution(sizes: pd.DataFrame) -> Figure:
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# learning curves
+
+
+def learning_curves(summary: pd.DataFrame, metrics: Sequence[str] = ("roc_auc", "accuracy"),
+                    labels: Mapping[str, str] | None = None, xlabel: str = "training images (log scale)") -> Figure:
+    """Test metrics against the number of training images, one panel per metric, one line per run kind.
+
+    ``summary`` is ``learning_curves.summarise``: the line joins the means over seeds, the error bars are
+    the bootstrap intervals (averaged over seeds), and with several seeds a band shows mean +- SD and a dot
+    each seed's value. x is logarithmic, ticked at the sizes measured.
+    """
+    _require(summary, ("kind", "metric", "n_train", "mean", "sd", "ci_lo", "ci_hi", "values"), "learning_curves")
+    labels = dict(labels or {})
+    fig = _figure(10, 4.0)
+    axes = np.atleast_1d(fig.subplots(1, len(metrics)))
+    for ax, metric in zip(axes, metrics):
+        rows = summary[summary["metric"] == metric].sort_values("n_train")
+        for kind, line in rows.groupby("kind", sort=True):
+            c, x, mean = run_colour(kind), line["n_train"].to_numpy(), line["mean"].to_numpy()
+            ax.plot(x, mean, "o-", color=c, label=kind)
+            yerr = np.vstack([mean - line["ci_lo"].to_numpy(), line["ci_hi"].to_numpy() - mean]).clip(min=0)
+            ax.errorbar(x, mean, yerr=yerr, fmt="none", ecolor=c, capsize=3, lw=1)
+            sd = line["sd"].to_numpy()
+            if np.isfinite(sd).any():
+                ax.fill_between(x, mean - np.nan_to_num(sd), mean + np.nan_to_num(sd), color=c, alpha=0.15, lw=0)
+                seeds_x = np.concatenate([[n] * len(v) for n, v in zip(x, line["values"])])
+                ax.scatter(seeds_x, np.concatenate(list(line["values"])), s=10, color=c, alpha=0.7, zorder=3)
+        ax.set_xscale("log")
+        ticks = sorted(set(rows["n_train"]))
+        if ticks:
+            ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+            ax.minorticks_off()
+        ax.set(xlabel=xlabel, ylabel=labels.get(metric, metric))
+        ax.grid(alpha=0.3)
+    if axes.size and axes[0].get_legend_handles_labels()[0]:
+        axes[-1].legend(fontsize="small", loc="lower right")
+    return fig
