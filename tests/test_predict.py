@@ -1,0 +1,128 @@
+"""`xray predict`: new images through a finished run's model, as the run's own evaluation would see them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from xray_utils import cli, data, predict, train
+from xray_utils.config import RunConfig
+from xray_utils.errors import XrayError
+
+TINY = dict(dataset="synthetic", synthetic_train=40, synthetic_test=16, img_size=32, batch_size=16,
+            weights="none", progress=False, num_workers=0, lr=1e-3, epochs=1, backbone="squeezenet1_1")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("predict") / "run"
+    train.fit(RunConfig(**TINY), out, log=lambda _m: None)
+    return out
+
+
+def phantom(size=(120, 96), seed=0) -> np.ndarray:
+    """A non-square 8-bit grey radiograph-like image (resized and cropped like an original)."""
+    rng = np.random.default_rng(seed)
+    square = data.synthetic_phantom(rng, max(size), pneumonia=True)
+    return np.asarray(Image.fromarray(square).resize(size))
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A JPEG, the same picture as 8-bit PNG, 16-bit PNG and opaque RGBA PNG, and a junk .jpeg."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    grey = phantom()
+    Image.fromarray(grey).save(folder / "a.jpeg", quality=90)
+    Image.fromarray(grey).save(folder / "grey8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(folder / "grey16.png")  # 0..65535: scaled back exactly
+    rgba = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+    Image.fromarray(rgba, mode="RGBA").save(folder / "rgba.png")
+    (folder / "junk.jpeg").write_bytes(b"this is not an image\n")
+    return folder
+
+
+def test_predict_classifies_images_names_the_junk_file_and_writes_overlays(run_dir, images, tmp_path, capsys):
+    files = [images / n for n in ("a.jpeg", "grey16.png", "rgba.png", "junk.jpeg")]
+    cams, csv = tmp_path / "cams", tmp_path / "out" / "predictions.csv"
+    code = cli.main(["predict", "--run", str(run_dir), *map(str, files), "--cam", str(cams), "--csv", str(csv)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    rows = [line for line in out.splitlines() if line.rstrip().endswith((".jpeg", ".png"))]
+    assert [r.split()[-1] for r in rows] == [str(f) for f in files[:3]]  # one line per image, in order
+    assert "junk.jpeg" in err and "skipped" in err and "Traceback" not in out + err
+    assert sorted(p.name for p in cams.iterdir()) == ["a.png", "grey16.png", "rgba.png"]
+    for png in cams.iterdir():
+        with Image.open(png) as im:
+            assert im.format == "PNG" and im.mode == "RGB" and im.size == (TINY["img_size"], TINY["img_size"])
+    table = pd.read_csv(csv)
+    assert list(table["file"]) == [str(f) for f in files[:3]]
+    assert table["p_pneumonia"].between(0, 1).all()
+    threshold = table["val_threshold"].iloc[0]
+    assert (table["label_at_0.5"] == np.where(table["p_pneumonia"] >= 0.5, "PNEUMONIA", "NORMAL")).all()
+    assert (table["label_at_val_threshold"] ==
+            np.where(table["p_pneumonia"] >= threshold, "PNEUMONIA", "NORMAL")).all()
+    assert [p.name for p in csv.parent.iterdir()] == ["predictions.csv"]  # written atomically: no temp left
+
+
+def test_strict_makes_an_unreadable_file_an_error(run_dir, images, capsys):
+    code = cli.main(["predict", "--run", str(run_dir), str(images / "a.jpeg"), str(images / "junk.jpeg"),
+                     "--strict"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "junk.jpeg" in err and "Traceback" not in err
+
+
+def test_16_bit_and_rgba_get_the_probability_of_the_same_8_bit_image(run_dir, images):
+    result = predict.predict(run_dir, [images / "grey8.png", images / "grey16.png", images / "rgba.png"])
+    p = [r.p_pneumonia for r in result.items]
+    assert p[1] == pytest.approx(p[0], abs=1e-6) and p[2] == pytest.approx(p[0], abs=1e-6)
+
+
+def test_probabilities_match_the_runs_own_evaluation(run_dir, tmp_path):
+    # the run's test images saved as lossless PNGs: predict must give what evaluation wrote
+    test = data.load_splits(RunConfig(**TINY)).test
+    folder = tmp_path / "test"
+    folder.mkdir()
+    names = []
+    for k, image_id in enumerate(test.ids):
+        name = image_id.replace("/", "_") + ".png"
+        test.load(k).save(folder / name)
+        names.append(name)
+    got = {r.file.name: r.p_pneumonia for r in predict.predict(run_dir, [folder]).items}
+    expected = pd.read_csv(run_dir / "predictions.csv").set_index("id")["p_pneumonia"]
+    assert np.allclose([got[n] for n in names], expected.loc[list(test.ids)].to_numpy(), atol=1e-4)
+
+
+def test_folders_are_walked_for_images_and_same_names_do_not_collide(run_dir, tmp_path):
+    root = tmp_path / "data"
+    for cls in ("NORMAL", "PNEUMONIA"):
+        (root / cls).mkdir(parents=True)
+        Image.fromarray(phantom(seed=len(cls))).save(root / cls / "x.jpeg")
+    (root / "notes.txt").write_text("not an image, not looked at")
+    result = predict.predict(run_dir, [root], cam_dir=tmp_path / "cams")
+    assert [r.file for r in result.items] == [root / "NORMAL" / "x.jpeg", root / "PNEUMONIA" / "x.jpeg"]
+    assert not result.skipped
+    assert sorted(str(p.relative_to(tmp_path / "cams")) for p in (tmp_path / "cams").rglob("*.png")) == \
+        ["NORMAL/x.png", "PNEUMONIA/x.png"]
+
+
+def test_a_missing_path_or_an_unfinished_run_is_a_clear_error(run_dir, tmp_path):
+    with pytest.raises(XrayError, match="no such file"):
+        predict.predict(run_dir, [tmp_path / "nope.jpeg"])
+    with pytest.raises(XrayError, match="best.pt"):
+        predict.predict(tmp_path, [run_dir / "config.json"])
+
+
+def test_only_unreadable_files_is_an_error(run_dir, images):
+    with pytest.raises(XrayError, match="none of the 1 file"):
+        predict.predict(run_dir, [images / "junk.jpeg"])
+
+
+def test_real_full_size_originals(run_dir, shared_data, tmp_path):
+    originals = sorted((shared_data / "chest_xray_originals" / "test").glob("*/*.jpeg"))
+    if not originals:
+        pytest.skip("no original test JPEGs in the shared data")
+    result = predict.predict(run_dir, originals, cam_dir=tmp_path / "cams")
+    assert len(result.items) == len(originals) and not result.skipped
+    assert len(list((tmp_path / "cams").glob("*.png"))) == len(originals)

@@ -1,0 +1,239 @@
+"""`xray predict`: classify new chest X-rays with a finished run's model.
+
+The run's selected weights (best.pt) and the run's own evaluation preprocessing (``data.open_image``, which
+turns 16-bit, RGBA, palette and CMYK files into 8-bit grey, then ``data.build_transforms(cfg, train=False)``)
+and precision, so an image gets the probability the run's evaluation would give it. Each image is labelled at
+0.5 and at the run's validation threshold (Youden's J, chosen on validation, metrics.json). An unreadable file
+is named and skipped, the others still classified; ``strict`` makes it an error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from . import atomic, checkpoint, data, evaluate, models, precision
+from .config import CLASS_NAMES
+from .errors import XrayError
+
+PNEUMONIA = 1
+
+
+@dataclass(frozen=True)
+class Prediction:
+    file: Path
+    p_pneumonia: float
+    threshold: float  # the run's validation (Youden) threshold
+    overlay: Path | None = None  # the Grad-CAM PNG, when asked for
+
+    @property
+    def label(self) -> str:
+        """The class at 0.5."""
+        return CLASS_NAMES[int(self.p_pneumonia >= 0.5)]
+
+    @property
+    def label_at_threshold(self) -> str:
+        return CLASS_NAMES[int(self.p_pneumonia >= self.threshold)]
+
+
+@dataclass
+class Predictions:
+    items: list[Prediction]
+    skipped: list[data.UnreadableImage]  # files that could not be decoded, with why
+    threshold: float
+
+
+def find_images(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, its name for outputs) for every file given and every image file under every folder given.
+
+    A file named on the command line is taken whatever its extension (the user asked for it; if it is not an
+    image it is reported as unreadable); folders are walked for image extensions, in sorted order. The output
+    name is relative to the folder given, so overlays of folder/NORMAL/x.jpeg and folder/PNEUMONIA/x.jpeg
+    do not collide.
+    """
+    found: list[tuple[Path, Path]] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            files = sorted(f for f in given.rglob("*") if f.is_file() and f.suffix.lower() in data.IMAGE_EXTENSIONS)
+            if not files:
+                raise XrayError(f"no image files in {given}",
+                                f"give image files or a folder holding {', '.join(sorted(data.IMAGE_EXTENSIONS))}")
+            found += [(f, f.relative_to(given)) for f in files]
+        elif given.exists():
+            found.append((given, Path(given.name)))
+        else:
+            raise XrayError(f"no such file or folder: {given}", "check the path")
+    return found
+
+
+def validation_threshold(run_dir: str | Path) -> float:
+    """The threshold the run chose on its validation split (metrics.json ``threshold_youden``)."""
+    metrics = Path(run_dir) / "metrics.json"
+    if not metrics.exists():
+        raise XrayError(f"{run_dir} has no metrics.json: the run has not finished",
+                        "finish the run first (rerun its xray train command: it resumes)")
+    try:
+        return float(json.loads(metrics.read_text())["threshold_youden"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise XrayError(f"{metrics} has no readable threshold_youden ({type(e).__name__}: {e})",
+                        "re-evaluate the run: xray evaluate RUN_DIR") from None
+
+
+class Classifier:
+    """A run's selected model with the run's evaluation preprocessing and precision."""
+
+    def __init__(self, run_dir: str | Path, device: str | torch.device | None = None):
+        self.model, self.cfg = checkpoint.load_best_model(run_dir)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model.to(self.device)
+        self.dtype = precision.compute_dtype(self.cfg.amp, self.device)
+        self.channels_last = precision.channels_last(self.device, self.dtype)
+        self.transform = data.build_transforms(self.cfg, train=False)
+        self.threshold = validation_threshold(run_dir)
+
+    def tensor(self, file: Path) -> torch.Tensor:
+        """(3, crop, crop) as the run's test images were fed; ``data.UnreadableImage`` when it cannot be decoded."""
+        return self.transform(data.open_image(file))
+
+    def probabilities(self, x: torch.Tensor) -> np.ndarray:
+        """P(PNEUMONIA) per image, computed as the run's evaluation computed it (``evaluate.predict``)."""
+        _, p, _ = evaluate.predict(self.model, [(x, torch.zeros(len(x), dtype=torch.long))], self.device,
+                                   self.dtype, self.channels_last)
+        return p
+
+    def cams(self, x: torch.Tensor) -> np.ndarray:
+        """(N, crop, crop) Grad-CAM of the PNEUMONIA score in [0, 1], on ``models.cam_layer`` (as the report)."""
+        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        with GradCAM(model=self.model, target_layers=[models.cam_layer(self.model)]) as cam:
+            return cam(input_tensor=x.to(self.device), targets=[ClassifierOutputTarget(PNEUMONIA)] * len(x))
+
+
+def overlay_png(x: torch.Tensor, cam: np.ndarray) -> Image.Image:
+    """The network's input (grey, de-normalised) with the CAM in the jet colour map over it."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    grey = (x[0] * data.IMAGENET_STD[0] + data.IMAGENET_MEAN[0]).clamp(0, 1).cpu().numpy()
+    rgb = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
+    return Image.fromarray(show_cam_on_image(rgb, cam.astype(np.float32), use_rgb=True))
+
+
+def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def predict(run_dir: str | Path, paths: Iterable[str | Path], cam_dir: str | Path | None = None,
+            strict: bool = False, batch_size: int = 16, device: str | None = None,
+            on_skip: Callable[[data.UnreadableImage], None] | None = None) -> Predictions:
+    """Classify every image in ``paths`` (files, or folders walked for images) with the run in ``run_dir``.
+
+    Images are decoded ``batch_size`` at a time, so a folder of full-size radiographs never sits in memory at
+    once. With ``cam_dir``, a Grad-CAM overlay PNG per image is written there (named after the image).
+    ``strict``: an unreadable file raises ``data.UnreadableImage``; otherwise it is skipped and reported
+    through ``on_skip`` and in ``Predictions.skipped``.
+    """
+    files = find_images(paths)
+    classifier = Classifier(run_dir, device)
+    out = Predictions([], [], classifier.threshold)
+    names = _overlay_names([name for _, name in files]) if cam_dir is not None else None
+    for chunk in _batches(list(enumerate(files)), batch_size):
+        readable, tensors = [], []
+        for k, (file, _) in chunk:
+            try:
+                tensors.append(classifier.tensor(file))
+                readable.append((k, file))
+            except data.UnreadableImage as e:
+                if strict:
+                    raise
+                out.skipped.append(e)
+                if on_skip:
+                    on_skip(e)
+        if not tensors:
+            continue
+        x = torch.stack(tensors)
+        probs = classifier.probabilities(x)
+        cams = classifier.cams(x) if cam_dir is not None else None
+        for j, ((k, file), p) in enumerate(zip(readable, probs)):
+            overlay = None
+            if cams is not None:
+                overlay = Path(cam_dir) / names[k]
+                atomic.write_bytes(overlay, _png_bytes(overlay_png(x[j], cams[j])))
+            out.items.append(Prediction(file, float(p), classifier.threshold, overlay))
+    if not out.items:
+        raise XrayError(f"none of the {len(files)} file(s) could be read as an image "
+                        f"(first: {out.skipped[0].message})", "give image files (JPEG, PNG, ...)")
+    return out
+
+
+def _overlay_names(names: list[Path]) -> list[Path]:
+    """An overlay PNG name per image, unique even when two images share a name (x.jpeg and x.png)."""
+    taken: set[Path] = set()
+    result = []
+    for name in names:
+        candidate, n = name.with_suffix(".png"), 1
+        while candidate in taken:
+            n += 1
+            candidate = name.with_name(f"{name.stem}-{n}.png")
+        taken.add(candidate)
+        result.append(candidate)
+    return result
+
+
+def _png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def table(result: Predictions) -> pd.DataFrame:
+    """One row per classified image: file, p_pneumonia, the label at 0.5 and at the validation threshold."""
+    return pd.DataFrame({
+        "file": [str(p.file) for p in result.items],
+        "p_pneumonia": [p.p_pneumonia for p in result.items],
+        "label_at_0.5": [p.label for p in result.items],
+        "label_at_val_threshold": [p.label_at_threshold for p in result.items],
+        "val_threshold": [result.threshold] * len(result.items),
+        "cam": [str(p.overlay) if p.overlay else "" for p in result.items],
+    })
+
+
+def write_csv(result: Predictions, path: str | Path) -> None:
+    atomic.write_text(path, table(result).to_csv(index=False, float_format="%.10g"))
+
+
+def lines(result: Predictions) -> list[str]:
+    """What `xray predict` prints: a header, then one line per image (file last: paths vary in length)."""
+    t = f"{result.threshold:.3f}"
+    head = f"{'P(PNEUMONIA)':>12}  {'at 0.5':<10}  {'at ' + t + ' (val)':<16}  file"
+    return [head] + [f"{p.p_pneumonia:>12.4f}  {p.label:<10}  {p.label_at_threshold:<16}  {p.file}"
+                     for p in result.items]
+
+
+def run_cli(run_dir: str, paths: Sequence[str], csv: str | None = None, cam: str | None = None,
+            strict: bool = False) -> int:
+    """`xray predict`: print the table, write the CSV and overlays; 0 even when files were skipped (warned)."""
+    def warn(e: data.UnreadableImage) -> None:
+        print(f"warning: skipped {e.message}", file=sys.stderr)
+
+    result = predict(run_dir, paths, cam_dir=cam, strict=strict, on_skip=warn)
+    print("\n".join(lines(result)))
+    if csv:
+        write_csv(result, csv)
+        print(f"predictions: {csv}")
+    if cam:
+        print(f"Grad-CAM overlays: {cam} ({len(result.items)} PNG)")
+    if result.skipped:
+        print(f"warning: {len(result.skipped)} of {len(result.skipped) + len(result.items)} files skipped "
+              "(unreadable); --strict makes that an error", file=sys.stderr)
+    return 0
