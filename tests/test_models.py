@@ -98,7 +98,7 @@ def test_head_applies_to_cached_features_exactly_as_in_forward(backbone):
     x = images()
     with torch.no_grad():
         features = model.features(x)
-        assert features.shape[0] == 2 and features[0].numel() == models.SPECS[backbone].feature_dim
+        assert features.shape[:2] == (2, models.SPECS[backbone].feature_dim)
         assert torch.equal(model(x), model.head(features))
         assert torch.equal(model.backbone(x), features)
 
@@ -117,14 +117,33 @@ def test_squeezenet_head_is_a_1x1_conv_without_relu(backbone):
         assert (model(images()) < 0).all()
 
 
-def test_squeezenet_pooling_before_the_conv_equals_torchvision_order():
-    model = make("squeezenet1_1").eval()
-    conv = model.head.conv
-    x = images(2, 64)
+@pytest.mark.parametrize("backbone", ["squeezenet1_1", "squeezenet1_0"])
+def test_squeezenet_head_is_torchvisions_classifier_without_the_relu(backbone):
+    torch.manual_seed(3)
+    reference = torchvision.models.get_model(backbone)
+    model = make(backbone, "finetune", reference.state_dict()).eval()
+    reference.classifier[1] = model.head.conv  # torchvision's order: Dropout, conv, ReLU, pool, flatten
+    reference.classifier[2] = nn.Identity()
+    x = images(2, 224)
     with torch.no_grad():
-        maps = model.backbone.features(x)  # (N, 512, h, w)
-        conv_then_pool = conv(maps).mean(dim=(2, 3))
-        torch.testing.assert_close(model(x), conv_then_pool, rtol=1e-5, atol=1e-6)
+        maps = model.features(x)
+        assert maps.shape == (2, 512, 13, 13)  # what frozen mode caches per image (see _split_squeezenet)
+        torch.testing.assert_close(model(x), reference.eval()(x))
+
+
+def test_squeezenet_dropout_drops_positions_of_the_feature_map():
+    model = make("squeezenet1_1", dropout=0.5).train()
+    seen = {}
+    model.head.dropout.register_forward_hook(lambda m, inputs, out: seen.update(x=inputs[0], out=out))
+    with torch.no_grad():
+        model(images(2, 64))
+    x, out = seen["x"], seen["out"]
+    assert x.ndim == 4 and x.shape[1] == 512
+    live = x > 0
+    dropped = live & (out == 0)
+    # within one channel of one image some positions are dropped and others kept: not whole channels
+    mixed = (dropped.flatten(2).any(2) & (live & ~dropped).flatten(2).any(2)).float().mean()
+    assert mixed > 0.2
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)
@@ -228,4 +247,6 @@ def test_describe_gives_a_task_a_row_for_every_backbone():
     assert row["backbone"] == "squeezenet1_1" and row["year"] == 2016 and "Iandola" in row["paper"]
     assert row["params"] == models.count_parameters(make("squeezenet1_1"))[0]
     assert row["head_params"] == 512 * 2 + 2
+    assert "feature map" in row["head_layout"] and "without its ReLU" in row["head_layout"]
+    assert models.describe("resnet18")["head_layout"] == "Dropout on the pooled 512-number vector, Linear(512, 2)"
     assert row["min_img_size"] == models.min_img_size("squeezenet1_1") == 17

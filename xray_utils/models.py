@@ -5,6 +5,10 @@ Every network is split in two at one fixed point:
     XrayNet.backbone : images (N, 3, H, W) -> one feature tensor per image  (pretrained part)
     XrayNet.head     : Dropout(p) -> new 2-class layer                      (always trained)
 
+The feature tensor is the pooled vector for every backbone except SqueezeNet, whose head works on the
+512 x h x w feature map exactly where torchvision's classifier does (see ``_split_squeezenet``); its
+frozen-mode cache therefore holds 512 x 13 x 13 floats (338 KiB) per image at 224 px.
+
 ``forward(x) == head(backbone(x))``. The frozen-feature cache in ``train`` stores ``backbone(x)`` once
 and trains ``head`` on it, so the split point must be the same in both paths: it is, because both call
 the same two modules.
@@ -81,10 +85,11 @@ class XrayNet(nn.Module):
 class BackboneSpec:
     split: Callable[[nn.Module, float], tuple[nn.Module, nn.Module]]  # (torchvision net, dropout) -> parts
     cam_layer: Callable[[nn.Module], nn.Module]  # XrayNet.backbone -> last conv block
-    feature_dim: int
+    feature_dim: int  # channels of one image's features (a vector, or SqueezeNet's 512 x h x w map)
     year: int
     paper: str
     description: str
+    head: str = ""  # where the new head sits, when it is not "Dropout -> Linear on the pooled vector"
 
 
 def _linear_head(dim: int, dropout: float, init: Callable[[nn.Linear], None] | None = None) -> nn.Sequential:
@@ -102,18 +107,21 @@ def _split_resnet(net: nn.Module, dropout: float):
 
 
 def _split_squeezenet(net: nn.Module, dropout: float):
-    # torchvision's classifier is Dropout -> Conv2d(512, 1000, 1) -> ReLU -> AdaptiveAvgPool. The new
-    # Conv2d(512, 2, 1) has no ReLU after it: a ReLU clamps both logits at >= 0, and once both are 0 the
-    # loss is stuck at ln 2 = 0.693 with no gradient. The pool moves in front of the 1x1 conv: both are
-    # linear, so mean(conv(f)) == conv(mean(f)) exactly, and the frozen features become 512 numbers per
-    # image instead of a 512 x 13 x 13 map. (Dropout then drops pooled channels rather than single
-    # positions, as in the other backbones' heads.)
-    backbone = nn.Sequential(OrderedDict(features=net.features, pool=nn.AdaptiveAvgPool2d(1)))
+    # torchvision's classifier is Dropout -> Conv2d(512, 1000, 1) -> ReLU -> AdaptiveAvgPool -> flatten, on
+    # the 512 x h x w feature map; the new head keeps that order, so Dropout drops single positions of the
+    # map (as in torchvision and the paper), not whole channels of a pooled vector (a much stronger
+    # regulariser). The new Conv2d(512, 2, 1) has no ReLU after it: a ReLU clamps both logits at >= 0, and
+    # once both are 0 the loss is stuck at ln 2 = 0.693 with no gradient.
+    # The conv and the pool are both linear and commute, but Dropout must see the map, so the backbone
+    # cannot pool: it outputs the map, and frozen mode caches maps: 512 x 13 x 13 floats = 338 KiB per
+    # image at 224 px (1.7 GiB in fp32 for Kaggle's 5216 training images per stored view), 169x a vector.
     conv = nn.Conv2d(512, 2, kernel_size=1)
     nn.init.normal_(conv.weight, mean=0.0, std=0.01)  # torchvision's init of SqueezeNet's final conv
     nn.init.zeros_(conv.bias)
-    head = nn.Sequential(OrderedDict(dropout=nn.Dropout(dropout), conv=conv, flatten=nn.Flatten(1)))
-    return backbone, head
+    head = nn.Sequential(OrderedDict(
+        dropout=nn.Dropout(dropout), conv=conv, pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(1),
+    ))
+    return nn.Sequential(OrderedDict(features=net.features)), head
 
 
 def _split_densenet(net: nn.Module, dropout: float):
@@ -155,6 +163,11 @@ _SQUEEZENET_TEXT = (
     "gives one map per class and global average pooling turns each map into a score. "
 )
 
+_SQUEEZENET_HEAD = (
+    "Dropout on the 512 x h x w feature map, Conv2d(512, 2, 1), global average pooling: torchvision's "
+    "classifier order, without its ReLU after the conv (it would clamp both logits at 0)"
+)
+
 SPECS: dict[str, BackboneSpec] = {
     "resnet18": BackboneSpec(
         _split_resnet, lambda b: b.layer4[-1], 512, 2016,
@@ -170,12 +183,14 @@ SPECS: dict[str, BackboneSpec] = {
         "(arXiv 2016)",
         _SQUEEZENET_TEXT + "Version 1.1 downsamples earlier, needing 2.4x less computation than 1.0 at the "
         "same accuracy.",
+        _SQUEEZENET_HEAD,
     ),
     "squeezenet1_0": BackboneSpec(
         _split_squeezenet, lambda b: b.features[-1], 512, 2016,
         "Iandola et al., SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size "
         "(arXiv 2016)",
         _SQUEEZENET_TEXT + "Version 1.0 is the original design from the paper (a 7x7 first convolution).",
+        _SQUEEZENET_HEAD,
     ),
     "densenet121": BackboneSpec(
         _split_densenet, lambda b: b.features.norm5, 1024, 2017,
@@ -349,10 +364,12 @@ def measure_latency(model: nn.Module, img_size: int, device: str | torch.device 
 
 
 def describe(backbone: str) -> dict:
-    """One Task A table row: architecture facts, parameter counts of the 2-class model, ImageNet numbers."""
+    """One Task A table row: architecture facts, where the new head sits, parameter counts of the 2-class
+    model, ImageNet numbers."""
     if backbone not in SPECS:
         raise ConfigError(f"unknown backbone {backbone!r}", f"use one of: {', '.join(BACKBONES)}")
     spec = SPECS[backbone]
+    dim = spec.feature_dim
     model = build_model(backbone, "finetune")
     total, _ = count_parameters(model)
     head = sum(p.numel() for p in model.head.parameters())
@@ -363,6 +380,7 @@ def describe(backbone: str) -> dict:
         "paper": spec.paper,
         "description": spec.description,
         "feature_dim": spec.feature_dim,
+        "head_layout": spec.head or f"Dropout on the pooled {dim}-number vector, Linear({dim}, 2)",
         "params": total,
         "head_params": head,  # what "frozen" trains
         "size_mb": weights_size_mb(model),
