@@ -1,90 +1,165 @@
-"""The `xray` command: train | evaluate | data-check | report | demo.
+"""The `xray` command: train | evaluate | data-check | report | render | demo.
 
-Every problem a user can fix ends as one message on stderr and exit code 2, never a traceback.
-Also runs as `python -m xray_utils.cli ...`, which is how torchrun launches it.
+Every problem a user can fix ends as one message on stderr, never a traceback. Also runs as
+`python -m xray_utils.cli ...`, which is how torchrun launches it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from . import __version__
-from .config import BACKBONES, DATASETS, MODES, OPTIMIZERS, SCHEDULERS, VAL_SPLITS, RunConfig, default_project_dir
-from .errors import XrayError
+from . import __version__, settings
+from .config import (
+    AMP_CHOICES,
+    BACKBONES,
+    DATASETS,
+    DEVICES,
+    MODES,
+    OPTIMIZERS,
+    RESIZE_MODES,
+    SCHEDULERS,
+    SELECT_RULES,
+    VAL_SPLITS,
+)
+from .errors import ConfigError, XrayError
 
-# (flag, RunConfig field, argparse kwargs): flags left out keep the config file's or the default value.
-TRAIN_FLAGS = [
-    ("--dataset", "dataset", dict(choices=DATASETS, help="data source (default folder)")),
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EPILOG = """exit codes:
+  0    success
+  1    a runtime failure: data, weights, training or a notebook failed (the message says what to fix)
+  2    a usage error: an unknown flag or an invalid setting
+  130  interrupted (Ctrl-C): rerun the same command to resume from the last finished epoch
+"""
+
+# One definition of a run's settings for every command: (flag, RunConfig field, argparse kwargs). A flag
+# left out keeps the value of the layers below it (RunConfig's defaults < --preset < --config FILE).
+RUN_FLAGS = [
+    ("--dataset", "dataset", dict(choices=(settings.AUTO, *DATASETS),
+                                  help="data source (default auto: data/chest_xray when present, else "
+                                       "PneumoniaMNIST, downloaded)")),
     ("--data-dir", "data_dir", dict(metavar="PATH", help="data folder, npz file or folder")),
-    ("--backbone", "backbone", dict(choices=BACKBONES, help="torchvision architecture (default resnet18)")),
-    ("--mode", "mode", dict(choices=MODES, help="finetune: all weights train (default); frozen: only the head; "
-                                                 "scratch: random init, all train")),
     ("--weights", "weights", dict(metavar="{imagenet,none,PATH}",
-                                  help="initial weights (default imagenet; none for scratch); PATH: a state_dict")),
-    ("--epochs", "epochs", dict(type=int, help="default 10")),
-    ("--img-size", "img_size", dict(type=int, help="crop size (default 224); resize scales with it (N*256/224)")),
-    ("--batch-size", "batch_size", dict(type=int, help="global batch (default 32)")),
+                                  help="initial weights (default imagenet; none for scratch); PATH: a state_dict "
+                                       "or a folder of torchvision's .pth files")),
+    ("--epochs", "epochs", dict(type=int, metavar="N", help="default 10")),
+    ("--img-size", "img_size", dict(type=int, metavar="N",
+                                    help="crop size (default 224); resize scales with it (N*256/224)")),
+    ("--resize", "resize_mode", dict(choices=RESIZE_MODES, help="square: Resize((R, R)), the homework's "
+                                                                "(default); shorter-side: keep the aspect ratio")),
+    ("--batch-size", "batch_size", dict(type=int, metavar="N", help="global batch (default 32)")),
     ("--lr", "lr", dict(type=float, help="learning rate (default 1e-4)")),
-    ("--weight-decay", "weight_decay", dict(type=float, help="default 0.002")),
-    ("--dropout", "dropout", dict(type=float, help="before the new head (default 0.5)")),
+    ("--weight-decay", "weight_decay", dict(type=float, metavar="WD", help="default 0.002")),
+    ("--dropout", "dropout", dict(type=float, metavar="P", help="before the new head (default 0.5)")),
     ("--optimizer", "optimizer", dict(choices=OPTIMIZERS, help="default adamw")),
     ("--scheduler", "scheduler", dict(choices=SCHEDULERS, help="learning-rate schedule (default none)")),
     ("--early-stopping", "early_stopping", dict(type=int, metavar="PATIENCE",
                                                 help="stop after PATIENCE epochs without a better val loss")),
+    ("--select", "select", dict(choices=SELECT_RULES, help="weights evaluated: best = lowest validation loss "
+                                                           "(default); last = after the last epoch (the homework)")),
     ("--val-split", "val_split", dict(choices=VAL_SPLITS, help="patient: re-split train+val 10%% by patient "
                                                                 "(default); given: keep the data's own val")),
     ("--mnist-size", "mnist_size", dict(type=int, choices=(28, 64, 128, 224), help="PneumoniaMNIST npz size")),
     ("--feature-views", "feature_views", dict(type=int, metavar="K",
                                               help="frozen mode: augmented views of each train image cached")),
-    ("--seed", "seed", dict(type=int, help="default 0")),
-    ("--device", "device", dict(choices=("auto", "cpu", "cuda", "mps"), help="default auto")),
-    ("--num-workers", "num_workers", dict(type=int, help="DataLoader workers (default: by CPU count)")),
-    ("--amp", "amp", dict(choices=("auto", "on", "off"), help="mixed precision on CUDA (default auto)")),
+    ("--device", "device", dict(choices=DEVICES, help="default auto")),
+    ("--num-workers", "num_workers", dict(type=int, metavar="N", help="DataLoader workers (default: by CPU count)")),
+    ("--amp", "amp", dict(choices=AMP_CHOICES, help="mixed precision: auto (default) uses bf16/fp16 where the "
+                                                    "hardware has it; on; off = fp32")),
     ("--cache-dir", "cache_dir", dict(metavar="PATH", help="decode cache (default data/cache or $XRAY_CACHE_DIR)")),
 ]
-TRAIN_SWITCHES = [  # (flag, field, value stored, help)
+RUN_SWITCHES = [  # (flag, field, value stored, help)
     ("--class-weights", "class_weights", True, "weight the loss by inverse class frequency"),
     ("--no-augment", "augment", False, "no ColorJitter on train"),
     ("--no-decode-cache", "decode_cache", False, "decode and resize every image every epoch"),
     ("--no-feature-cache", "feature_cache", False, "frozen mode: run the backbone every epoch (the homework's way)"),
+    ("--no-sync-bn", "sync_bn", False, "under torchrun: BatchNorm per rank instead of over the global batch"),
     ("--nondeterministic", "deterministic", False, "allow nondeterministic (faster) algorithms"),
     ("--strict", "strict", True, "unreadable images are an error instead of skipped with a warning"),
-    ("--no-progress", "progress", False, "no progress bars"),
+    ("--no-progress", "progress", False, "no progress bars or progress lines"),
 ]
+# what one run is (xray train) ...
+CELL_FLAGS = [
+    ("--backbone", "backbone", dict(choices=BACKBONES, help="torchvision architecture (default resnet18)")),
+    ("--mode", "mode", dict(choices=MODES, help="finetune: all weights train (default); frozen: only the head; "
+                                                "scratch: random init, all train")),
+    ("--seed", "seed", dict(type=int, metavar="N", help="default 0")),
+    ("--train-fraction", "train_fraction", dict(type=float, metavar="F", help="share of the training images, "
+                                                "whole patients, both classes (default 1)")),
+]
+FIELDS = [f for _, f, _ in RUN_FLAGS] + [f for _, f, _, _ in RUN_SWITCHES] + [f for _, f, _ in CELL_FLAGS]
 
 
-def add_config_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="a config.json to start from (flags override it)")
-    for flag, field, kw in TRAIN_FLAGS:
-        p.add_argument(flag, dest=field, default=None, **kw)
-    for flag, field, value, help in TRAIN_SWITCHES:
-        p.add_argument(flag, dest=field, action="store_const", const=value, default=None, help=help)
+def add_run_arguments(p: argparse.ArgumentParser, cell: bool = True) -> None:
+    """The settings of a run: --preset, --config FILE, every training flag, --extra-config JSON."""
+    g = p.add_argument_group("run settings (later ones win: preset < --config < flags < --extra-config)")
+    g.add_argument("--preset", choices=tuple(settings.PRESETS), help=f"{settings.describe_presets()}")
+    g.add_argument("--config", metavar="FILE", help="a config.json (or a part of one) to start from")
+    for flag, field, kw in RUN_FLAGS + (CELL_FLAGS if cell else []):
+        g.add_argument(flag, dest=field, default=None, **kw)
+    for flag, field, value, text in RUN_SWITCHES:
+        g.add_argument(flag, dest=field, action="store_const", const=value, default=None, help=text)
+    g.add_argument("--extra-config", metavar="JSON", help='further settings, e.g. \'{"scheduler": "cosine"}\'')
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    base = RunConfig.load(args.config).to_dict() if args.config else RunConfig().to_dict()
-    fields = [f for _, f, _ in TRAIN_FLAGS] + [f for _, f, _, _ in TRAIN_SWITCHES]
-    changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
-    # absolute paths, as the notebooks store them: config.json stays valid from any working directory, and
-    # a run started here is the same run as one started by `xray report`
-    if changes.get("weights") not in (None, "imagenet", "none"):
-        changes["weights"] = str(Path(changes["weights"]).expanduser().resolve())
-    if changes.get("data_dir"):
-        changes["data_dir"] = str(Path(changes["data_dir"]).expanduser().resolve())
-    return RunConfig.from_dict({**base, **changes}, source="command line")
+def add_grid_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
+    """What the report grid is made of, and how it runs (report, render, demo)."""
+    from .pipeline import DEFAULT_BACKBONES, DEFAULT_KERNEL, DEFAULT_MODES
+
+    g = p.add_argument_group("the grid: every backbone x mode x seed x fraction is one run")
+    g.add_argument("--backbones", "--backbone", metavar="A,B", help=f"default {','.join(DEFAULT_BACKBONES)}")
+    g.add_argument("--modes", "--mode", metavar="A,B", help=f"default {','.join(DEFAULT_MODES)} "
+                                                            f"(of {', '.join(MODES)})")
+    g.add_argument("--with-scratch", action="store_true", help="add a from-scratch control run per backbone")
+    g.add_argument("--seeds", "--seed", metavar="N,N", help="one run per seed, e.g. 0,1,2 (default 0)")
+    g.add_argument("--fractions", "--train-fraction", metavar="F,F",
+                   help="one run per training fraction, e.g. 0.1,0.25,0.5,1 (learning curves; default 1)")
+    g.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="train N runs at a time: one GPU each (round-robin over CUDA_VISIBLE_DEVICES), else "
+                        "the CPU cores shared out (default 1)")
+    g.add_argument("--only", metavar="RUN[,RUN]", help="train just these runs of the grid (names from --list, or "
+                   "positions: a SLURM array task id) and render nothing")
+    g.add_argument("--list", action="store_true", help="print the grid's runs (position, name, state) and exit")
+    g = p.add_argument_group("the report")
+    g.add_argument("--render-only", action="store_true",
+                   help="train nothing: re-render from the runs that exist and list the missing ones")
+    g.add_argument("--lang", choices=("en", "zh-TW"), default="en", help="report language")
+    g.add_argument("--force", action="store_true", help="retrain runs that are already complete")
+    g.add_argument("--out", metavar="DIR", default=None, help=f"output folder (default {out_default})")
+    g.add_argument("--kernel", default=DEFAULT_KERNEL, help="Jupyter kernel that runs the notebooks")
+    g.add_argument("--no-pdf", dest="pdf", action="store_false", help="write report.html only")
+
+
+def run_params(args: argparse.Namespace) -> dict:
+    """The RunConfig fields the command line sets (flags left out are not in it)."""
+    params = {f: getattr(args, f) for f in FIELDS if getattr(args, f, None) is not None}
+    if args.quiet:
+        params["progress"] = False
+    return params
+
+
+def config_from_args(args: argparse.Namespace):
+    return settings.build_config(preset=args.preset, config_file=args.config, extra=args.extra_config,
+                                 source="command line", **run_params(args))
+
+
+def _say(args: argparse.Namespace):
+    return (lambda _msg: None) if args.quiet else print
+
+
+# ----------------------------------------------------------------------------------------------------
+# commands
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import distributed, train
 
     cfg = config_from_args(args)
-    out = args.out or str(default_project_dir() / "reports" / "runs" / cfg.run_name)
-    train.fit(cfg, out, force=args.force)
+    out = settings.run_dir_for(cfg, args.out)
+    train.fit(cfg, out, force=args.force, log=_say(args))
     if distributed.launched_rank() == 0:  # under torchrun only rank 0 speaks
         print(f"run directory: {out}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -92,7 +167,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     metrics = train.evaluate_saved(args.run_dir)
     print(train.summary_table(metrics))
-    return 0
+    return EXIT_OK
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
@@ -100,52 +175,153 @@ def cmd_data_check(args: argparse.Namespace) -> int:
 
     report = data.data_check(config_from_args(args))
     print(report.render())
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_FAILURE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xray", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"cxr-transfer {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def grid_options(args: argparse.Namespace) -> dict:
+    """build_report's keyword arguments from the command line (report, render and demo)."""
+    params = run_params(args)
+    for field in ("backbone", "mode", "seed", "train_fraction"):  # the grid's own flags set these
+        params.pop(field, None)
+    return dict(backbones=args.backbones, modes=args.modes, with_scratch=args.with_scratch, seeds=args.seeds,
+                fractions=args.fractions, preset=args.preset, config_file=args.config, extra=args.extra_config,
+                lang=args.lang, force=args.force, out=args.out, **params)
 
-    p = sub.add_parser("train", help="train and evaluate one (backbone, mode) run")
-    add_config_arguments(p)
-    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default reports/runs/<backbone>-<mode>)")
+
+def _run_grid(args: argparse.Namespace, demo: bool) -> int:
+    from . import pipeline
+
+    options = grid_options(args)
+    if args.list:
+        base = pipeline.DEMO_SETTINGS if demo else None
+        out = options.pop("out") or (settings.default_reports_dir() / "demo" if demo else None)
+        for i, (name, state) in enumerate(pipeline.list_grid(out=out, base=base, **options)):
+            print(f"{i}\t{name}\t{state}")
+        return EXIT_OK
+    say = _say(args)
+    detail = print if args.verbose else (lambda _msg: None)
+    run = dict(kernel=args.kernel, pdf=args.pdf, jobs=args.jobs, only=args.only,
+               render_only=args.render_only or args.command == "render", log=say, detail=detail, **options)
+    result = pipeline.demo(**run) if demo else pipeline.build_report(**run)
+    if args.quiet and result is not None and getattr(result, "html", None) is not None:
+        print(f"report: {result.html}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return _run_grid(args, demo=False)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return _run_grid(args, demo=True)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the parser: one function per command (a new command adds its own and one line in COMMANDS)
+
+
+def _verbosity() -> argparse.ArgumentParser:
+    # given before or after the command: SUPPRESS keeps a subcommand from resetting the top level's value
+    parent = argparse.ArgumentParser(add_help=False)
+    g = parent.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="errors and the result only")
+    g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="also each notebook's parameters and timings")
+    return parent
+
+
+def add_train(sub, common) -> None:
+    p = sub.add_parser("train", parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="train and evaluate one (backbone, mode) run")
+    add_run_arguments(p)
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default reports/runs/<run name>)")
     p.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start again")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="re-evaluate a run's best checkpoint and rewrite its metrics")
+
+def add_evaluate(sub, common) -> None:
+    p = sub.add_parser("evaluate", parents=[common], help="re-evaluate a run's checkpoint and rewrite its metrics")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("data-check", help="count splits, classes and patients; list every problem found")
-    add_config_arguments(p)
+
+def add_data_check(sub, common) -> None:
+    p = sub.add_parser("data-check", parents=[common],
+                       help="count splits, classes and patients; list every problem found")
+    add_run_arguments(p)
     p.set_defaults(func=cmd_data_check)
 
-    try:
-        from . import pipeline
-    except ImportError:  # the report commands arrive with the notebooks
-        pipeline = None
-    if pipeline is not None:
-        p = sub.add_parser("report", help="run the notebook grid and render reports/report.html and .pdf")
-        pipeline.add_report_arguments(p)
-        p.set_defaults(func=pipeline.run_from_args)
-        p = sub.add_parser("demo", help="the whole report offline on synthetic phantoms, in a few minutes")
-        pipeline.add_demo_arguments(p)
-        p.set_defaults(func=pipeline.run_demo_from_args)
+
+def add_report(sub, common) -> None:
+    for name, text in (("report", "train the notebook grid (reusing complete runs) and render reports/report.html "
+                                  "and .pdf"),
+                       ("render", "re-render the report from the runs that exist, training nothing")):
+        p = sub.add_parser(name, parents=[common], epilog=EPILOG, help=text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_run_arguments(p, cell=False)
+        add_grid_arguments(p, "reports")
+        p.set_defaults(func=cmd_report)
+
+
+def add_demo(sub, common) -> None:
+    p = sub.add_parser("demo", parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="the whole report offline on synthetic phantoms, in a few minutes")
+    add_run_arguments(p, cell=False)
+    add_grid_arguments(p, "reports/demo")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from . import predict
+
+    return predict.run_cli(args.run, args.images, csv=args.csv, cam=args.cam, strict=args.strict)
+
+
+def add_predict(sub, common) -> None:
+    p = sub.add_parser("predict", parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="classify images with a finished run's model (P(PNEUMONIA), labels, Grad-CAM)")
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched for images")
+    p.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run directory (best.pt, metrics.json)")
+    p.add_argument("--csv", metavar="FILE", help="also write the predictions to FILE")
+    p.add_argument("--cam", metavar="DIR", help="write a Grad-CAM overlay PNG per image into DIR")
+    p.add_argument("--strict", action="store_true", help="an unreadable file is an error (default: named, skipped)")
+    p.set_defaults(func=cmd_predict)
+
+
+COMMANDS = [add_train, add_evaluate, add_data_check, add_report, add_demo, add_predict]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xray", description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"cxr-transfer {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="errors and the result only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also each notebook's parameters and timings")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _verbosity()
+    for add in COMMANDS:
+        add(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (see EPILOG). argparse exits 2 itself on a usage error."""
     args = build_parser().parse_args(argv)
+    if args.quiet and args.verbose:
+        print("error: -q and -v contradict each other", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args) or EXIT_OK)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except XrayError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
