@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Options for `make report`, e.g. make report ARGS="--dataset folder --data-dir data/chest_xray"
 ARGS ?=
 
-.PHONY: setup git-filter test report demo bench lab clean-venv
+.PHONY: setup git-filter test lint report demo bench lab clean-venv
 
 # `make` alone: the venv, the project kernel and the notebook filter
 setup: $(STAMP) git-filter
@@ -32,6 +32,10 @@ git-filter: $(STAMP)
 
 test: setup
 	$(PY) -m pytest
+
+# ruff, configured in pyproject.toml (pyflakes, pycodestyle, import order, bugbear; lines up to 120)
+lint: setup
+	$(VENV)/bin/ruff check .
 
 report: setup
 	$(XRAY) report $(ARGS)
