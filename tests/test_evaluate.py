@@ -319,7 +319,7 @@ def test_pairwise_comparisons_one_row_per_pair_with_holm():
     runs = {name: (y, predictions_with_accuracy(y, rng.random(300) < acc), 0.5)
             for name, acc in (("resnet18-finetune", 0.95), ("resnet18-frozen", 0.8), ("squeezenet1_1-frozen", 0.6))}
     df = evaluate.pairwise_comparisons(runs, n_boot=300)
-    assert list(zip(df["a"], df["b"])) == [("resnet18-finetune", "resnet18-frozen"),
+    assert list(zip(df["a"], df["b"], strict=True)) == [("resnet18-finetune", "resnet18-frozen"),
                                            ("resnet18-finetune", "squeezenet1_1-frozen"),
                                            ("resnet18-frozen", "squeezenet1_1-frozen")]
     assert df["p_holm"].tolist() == pytest.approx(evaluate.holm(df["p_cluster"].tolist()))

@@ -364,7 +364,7 @@ def cluster_sign_flip_test(correct_a, correct_b, groups=None) -> dict:
     observed = int(d.sum())
     sizes = np.abs(d[d != 0]).astype(np.int64)  # a patient with d = 0 is the same under every flip
     dist, offset = np.ones(1), 0  # dist[i] = P(sum = i - offset) under the null
-    for m, count in zip(*np.unique(sizes, return_counts=True)):
+    for m, count in zip(*np.unique(sizes, return_counts=True), strict=True):
         m, count = int(m), int(count)
         lattice = np.zeros(2 * m * count + 1)
         lattice[:: 2 * m] = stats.binom.pmf(np.arange(count + 1), count, 0.5)  # j plus signs: m (2j - count)
