@@ -437,3 +437,101 @@ def learning_curves(summary: pd.DataFrame, metrics: Sequence[str] = ("roc_auc", 
     if axes.size and axes[0].get_legend_handles_labels()[0]:
         axes[-1].legend(fontsize="small", loc="lower right")
     return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# repeats: runs of one kind that differ only in the seed
+
+
+def curves_spread(groups: Mapping[str, Sequence[pd.DataFrame]]) -> Figure:
+    """Loss and accuracy per epoch of each kind of run (key "<backbone>-<mode>"): the mean over its seeds,
+    validation solid and train dashed, with the range across seeds (min to max) as a band around the
+    validation curve. A kind with one run is drawn as that run's curves."""
+    fig = _figure(10, 3.8)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for kind, histories in groups.items():
+        for h in histories:
+            _require(h, ("epoch", "train_loss", "train_acc", "val_loss", "val_acc"), f"curves_spread ({kind})")
+        per_epoch = pd.concat(list(histories)).groupby("epoch")
+        mean, low, high = per_epoch.mean(numeric_only=True), per_epoch.min(), per_epoch.max()
+        c, n = run_colour(kind), len(histories)
+        label = kind if n == 1 else f"{kind}, mean of {n} seeds"
+        for ax, key in ((ax_loss, "loss"), (ax_acc, "acc")):
+            ax.plot(mean.index, mean[f"val_{key}"], "-", marker=".", color=c, label=f"{label} (val)")
+            ax.plot(mean.index, mean[f"train_{key}"], "--", color=c, alpha=0.7, label=f"{label} (train)")
+            if n > 1:
+                ax.fill_between(mean.index, low[f"val_{key}"], high[f"val_{key}"], color=c, alpha=0.2, lw=0)
+    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    if groups:
+        ax_acc.legend(fontsize="small", loc="best")
+    return fig
+
+
+def roc_pr_spread(groups: Mapping[str, Sequence[tuple]], labels: Mapping[str, tuple[str, str]]) -> Figure:
+    """ROC and precision-recall curves per kind of run. ``groups``: kind -> [(y, p) per seed]; ``labels``:
+    kind -> (ROC legend, PR legend), written by the caller from the numbers in its tables, so a legend's
+    AUC is the table's. Several seeds: the mean ROC (true positive rates averaged on a common false
+    positive rate grid) with the range across seeds as a band, and each seed's PR curve."""
+    fig = _figure(10, 4.2)
+    ax_roc, ax_pr = fig.subplots(1, 2)
+    ax_roc.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":")
+    grid = np.linspace(0, 1, 201)
+    prevalence = None
+    for kind, pairs in groups.items():
+        pairs = [(np.asarray(y), np.asarray(p, dtype=np.float64)) for y, p in pairs]
+        pairs = [(y, p) for y, p in pairs if 0 < y.sum() < len(y)]  # one class only: neither curve exists
+        if not pairs:
+            continue
+        c = run_colour(kind)
+        tprs = []
+        for y, p in pairs:
+            fpr, tpr, _ = skm.roc_curve(y, p)
+            tprs.append(np.interp(grid, fpr, tpr))
+        tprs = np.array(tprs)
+        if len(pairs) == 1:
+            fpr, tpr, _ = skm.roc_curve(*pairs[0])
+            ax_roc.plot(fpr, tpr, color=c, label=labels[kind][0])
+        else:
+            ax_roc.plot(grid, tprs.mean(0), color=c, label=labels[kind][0])
+            ax_roc.fill_between(grid, tprs.min(0), tprs.max(0), color=c, alpha=0.2, lw=0)
+        for k, (y, p) in enumerate(pairs):
+            precision, recall, _ = skm.precision_recall_curve(y, p)
+            ax_pr.step(recall, precision, where="post", color=c, alpha=1 if len(pairs) == 1 else 0.6,
+                       label=labels[kind][1] if k == 0 else "_nolegend_")
+        prevalence = pairs[0][0].mean()
+    if prevalence is not None:
+        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=f"chance ({prevalence:.2f})")
+    ax_roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
+               xlim=(0, 1), ylim=(0, 1.01), title="ROC")
+    ax_pr.set(xlabel="recall (sensitivity)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01),
+              title="precision-recall")
+    for ax in (ax_roc, ax_pr):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small", loc="lower right" if ax is ax_roc else "lower left")
+    return fig
+
+
+def seed_points(values: Mapping[str, Mapping[str, Sequence[float]]], metric_labels: Mapping[str, str]) -> Figure:
+    """One panel per metric: each kind's per-seed values as dots, with a bar for mean ± SD where there are
+    two seeds or more. ``values``: kind -> metric -> [value per seed]; ``metric_labels``: metric -> title."""
+    metrics, kinds = list(metric_labels), list(values)
+    fig = _figure(1.2 + 2.2 * max(len(metrics), 1), 1.2 + 0.45 * max(len(kinds), 1))
+    axes = np.atleast_1d(fig.subplots(1, max(len(metrics), 1), sharey=True))
+    for ax, metric in zip(axes[:len(metrics)], metrics, strict=True):
+        for i, kind in enumerate(kinds):
+            v = np.array([x for x in values[kind].get(metric, ()) if x is not None and np.isfinite(x)], dtype=float)
+            if not len(v):
+                continue
+            c = run_colour(kind)
+            ax.plot(v, np.full(len(v), i), "o", color=c, alpha=0.8, ms=5)
+            if len(v) > 1:
+                ax.errorbar(v.mean(), i, xerr=v.std(ddof=1), fmt="|", color="0.2", ms=14, capsize=4)
+        ax.set_title(metric_labels[metric], fontsize="medium")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(kinds)), kinds)
+    axes[0].set_ylim(len(kinds) - 0.5, -0.5)
+    return fig

@@ -53,18 +53,40 @@ EN = {
                     "224x224. Latency is the median time per image (batch 1, inference) measured on this machine "
                     "({device}); size is the fp32 weights; ImageNet top-1 is torchvision's figure for the "
                     "1000-class model.",
-    "task_bc_intro": "Per run: loss and accuracy per epoch on train and validation; the checkpoint with the lowest "
-                     "validation loss (best epoch) is the one evaluated. Right: test confusion matrix at 0.5.",
-    "task_d_intro": "All runs overlaid: validation curves per epoch, then ROC and precision-recall curves on the "
-                    "test set (area under each curve in the legend).",
-    "task_e_intro": "Test-set metrics with 95% bootstrap confidence intervals in brackets (resampling the {n} test "
-                    "images). Sensitivity is recall of PNEUMONIA, specificity recall of NORMAL.",
+    "task_bc_intro": "Per run: loss and accuracy per epoch on train and validation (the dotted line marks the epoch "
+                     "with the lowest validation loss), then the test confusion matrix at threshold 0.5 of the epoch "
+                     "evaluated (the settings say which rule chose it).",
+    "task_d_intro": "All runs overlaid: training curves per epoch, then ROC and precision-recall curves on the "
+                    "test set (the legend quotes the areas in the tables).",
+    "task_d_intro_seeds": "All kinds overlaid: training curves per epoch as the mean over seeds (the band spans the "
+                          "seeds' range of the validation curve), then ROC curves (mean over seeds, the range as a "
+                          "band) and precision-recall curves (one per seed) on the test set; the legend quotes the "
+                          "areas of the tables, as mean ± SD over seeds.",
+    "first_seed_shown": "Seed {seed} shown, the first of {n}; the seeds section and Task D show them all.",
+    "task_e_intro": "Test-set metrics with 95% bootstrap confidence intervals in brackets ({method}). Sensitivity "
+                    "is recall of PNEUMONIA, specificity recall of NORMAL.",
+    "bootstrap_patient": "patients resampled within class: {units} patients, {n} resamples",
+    "bootstrap_image": "images resampled: {units} images, {n} resamples",
+    "unit_patient": "patient", "unit_image": "image",
     "task_e_youden_intro": "The same at each run's Youden threshold (maximal sensitivity + specificity - 1), "
                            "chosen on the validation set, never on the test set.",
-    "reference_note": "reference, not computed here",
-    "stats_intro": "McNemar's exact test compares two runs' right and wrong answers on the same {n} test images "
-                   "(threshold 0.5); its p-values are Holm-corrected for the {m} comparisons. The accuracy "
-                   "difference (row minus column run) has a paired bootstrap 95% confidence interval.",
+    "reference_note": "reported, not computed here",
+    "reference_row": "the earlier homework's model ({name}), {note}",
+    "reference_left_out": "The earlier homework's model ({name}: {acc} accuracy, loss {loss}; {note}) is left out of "
+                          "the table: it was measured on Kaggle's test set (624 images) at 224 px, and these runs "
+                          "differ: {why}.",
+    "hw3_dataset": "dataset {datasets}, not Kaggle's chest_xray folder",
+    "hw3_test_set": "a test set of {n} images ({normal} NORMAL / {pneumonia} PNEUMONIA), not Kaggle's 624 "
+                    "(234 / 390)",
+    "hw3_img_size": "image size {sizes} px, not 224",
+    "stats_intro": "Pairs of runs on the same {n} test images (threshold 0.5), with the {unit} as the unit: the "
+                   "accuracy difference (first minus second run) has a paired bootstrap 95% interval ({method}), "
+                   "and the verdict comes from a paired sign-flip permutation test over {unit}s, Holm-corrected "
+                   "for the {m} comparisons.",
+    "stats_mcnemar": "McNemar's exact test is shown beside it for reference only: it treats every image as an "
+                     "independent case, so where a patient has several images its p-values are too small.",
+    "stats_seeds": "Each kind is represented here by its lowest seed; a difference no larger than the spread "
+                   "across seeds (see the seeds section) is not called a win, whatever its p-value.",
     "gradcam_intro": "Grad-CAM of the PNEUMONIA score on the same {n} test images for every run (chosen once from "
                      "all runs' predictions to cover {kinds}). Warm colours raised the PNEUMONIA score. Each title: "
                      "that run's outcome and its probability of PNEUMONIA.",
@@ -76,41 +98,136 @@ EN = {
     # findings and sentences
     "best_metric": "Best {metric}: {run} with {value} (95% CI {lo} to {hi}).",
     "best_lowest_loss": "Lowest test loss: {run} with {value} (95% CI {lo} to {hi}).",
+    "best_metric_seeds": "Best {metric}: {run} with {value} over {n} seeds.",
+    "best_lowest_loss_seeds": "Lowest test loss: {run} with {value} over {n} seeds.",
+    "metric_undefined": "{metric} is undefined for every run (one class only in the test set).",
     "lead_exceeds": "Its interval does not overlap that of the runner-up, {run} ({value}, {lo} to {hi}): the lead "
-                    "exceeds the sampling uncertainty.",
+                    "exceeds the test-set sampling uncertainty (one training run each: the spread between seeds "
+                    "is not measured).",
+    "lead_within_seeds": "Its lead over {run} ({value}) is {lead}, no larger than the spread across seeds (SD up "
+                         "to {sd}): not a win.",
+    "lead_beyond_seeds": "Its lead over {run} ({value}) is {lead}, larger than the spread across seeds (SD up to "
+                         "{sd}).",
     "lead_within": "Its interval overlaps that of the runner-up, {run} ({value}, {lo} to {hi}): the two separate "
                    "intervals cannot tell them apart (a paired test on the same images is sharper).",
     "tie": "{runs} tie on {metric} at {value}.",
     "lead_paired": "On the same images, the paired comparison of {run} and {second}: accuracy difference {diff} "
-                   "percentage points (95% CI {lo} to {hi}), McNemar {p} (Holm-corrected): {verdict}.",
+                   "percentage points (95% CI {lo} to {hi}), paired test {p} (Holm-corrected): {verdict}.",
     "list_sep": ", ",
     "pair_sentence": "{a} vs {b}: accuracy {acc_a} vs {acc_b}, difference {diff} percentage points (95% CI {lo} "
-                     "to {hi}); McNemar {p} (Holm-corrected): {verdict}.",
+                     "to {hi}); paired test {p} (Holm-corrected): {verdict}.",
     "significant": "significant at 0.05",
     "not_significant": "not significant at 0.05",
+    "significant_within_seeds": "significant on these test images, but no larger than the spread across seeds: "
+                                "not a win",
     "pair_summary": "{k} of {m} pairwise differences are significant at 0.05 after Holm correction.",
+    "pair_summary_seeds": "{w} of these {k} are also larger than the spread across seeds.",
+    "one_seed": "Every kind was trained with one seed: these findings do not measure how far a second training "
+                "run would move the numbers.",
     "mode_effect": "{backbone}: {mode_a} reached {acc_a} and {mode_b} {acc_b} test accuracy ({verdict}).",
-    "reference_compare": "The earlier from-scratch CNN ({ref}, {ref_loss} loss; reported, not recomputed) is beaten "
-                         "by {above} of {n} runs on accuracy; for {sure} of them the whole 95% interval lies above it.",
+    "reference_compare": "The earlier homework's model ({name}: {ref}, loss {ref_loss}; reported, not computed here) "
+                         "is beaten by {above} of {n} runs on accuracy; for {sure} of them the whole 95% interval "
+                         "lies above it.",
     "calibration_best": "Best calibrated: {run} (ECE {ece}, Brier {brier}); least: {worst} (ECE {worst_ece}).",
     "youden_shift": "At the Youden thresholds, sensitivity changes by {lo} to {hi} percentage points across runs, "
                     "trading specificity for sensitivity (or back) as the validation set suggests.",
     "one_run": "Only one run: there is nothing to compare it with.",
     "no_mistakes": "{run}: no mistakes on the test set.",
     "fastest": "Fastest at inference on this machine: {backbone} ({ms} ms per image); smallest: {small} ({mb} MB).",
+    "squeezenet_head": "SqueezeNet's new head sits where torchvision puts its classifier: Dropout on the feature "
+                       "map, a 1x1 convolution to the 2 classes, then global average pooling (no ReLU after the "
+                       "convolution, which would clamp the logits).",
+    # seeds
+    "h_seeds": "Repeats: the spread across seeds",
+    "seeds_one": "Each kind was trained once (seed {seeds}), so the spread between training runs is not measured. "
+                 "At this data size a second seed can move test accuracy by several points: differences of that "
+                 "size may be chance (xray report --seeds 0,1,2 measures it).",
+    "seeds_intro": "Runs of one kind that differ only in the seed, at threshold 0.5: mean ± standard deviation over "
+                   "the seeds, each seed's value below it (lowest seed first). The findings call no difference a "
+                   "win that is no larger than this spread.",
+    "col_kind": "kind", "col_seeds": "seeds",
+    # settings that change the numbers
+    "disclosure_intro": "Settings that change the numbers: every one that differs between runs or from the "
+                        "homework, and always the precision, the resize, the epoch evaluated and (frozen runs) the "
+                        "feature views, with what each changes.",
+    "col_setting": "setting", "col_value": "value", "col_homework": "the homework", "col_differs": "differs",
+    "col_effect": "what it changes", "col_speed": "training speed (images / s)",
+    "select_best": "the epoch with the lowest validation loss", "select_last": "the last epoch",
+    "views_fresh": "a fresh ColorJitter draw every epoch", "views_stored": "{k} stored augmented view(s) per image",
+    "views_no_augment": "no augmentation",
+    "world_value": "{n} process(es), SyncBatchNorm {sync}",
+    "set_precision": "precision", "set_resize_mode": "resize", "set_select": "epoch evaluated",
+    "set_feature_views": "frozen: augmentation of the stored features", "set_world": "data-parallel processes",
+    "set_amp": "mixed precision (amp)", "set_class_weights": "class weights", "set_val_split": "validation split",
+    "set_val_fraction": "validation share", "set_early_stopping": "early stopping (patience)",
+    "set_train_fraction": "share of training images", "set_dataset": "dataset", "set_weights": "initial weights",
+    "set_img_size": "image size (crop / resize)", "set_epochs": "epochs", "set_batch_size": "batch size",
+    "set_lr": "learning rate", "set_weight_decay": "weight decay", "set_dropout": "dropout",
+    "set_optimizer": "optimizer", "set_scheduler": "scheduler", "set_augment": "augmentation (ColorJitter)",
+    "set_jitter": "ColorJitter strength", "set_deterministic": "deterministic algorithms", "set_momentum": "momentum",
+    "set_step_size": "scheduler step (epochs)", "set_gamma": "scheduler decay", "set_mnist_size": "PneumoniaMNIST size",
+    "set_synthetic_train": "synthetic training images", "set_synthetic_test": "synthetic test images",
+    "eff_precision": "bf16 or fp16 autocast runs the forward pass in 16-bit floats (weights and optimiser stay "
+                     "fp32): several times faster on a CPU with AMX, with small differences in every number "
+                     "(benchmarks/README.md measures them).",
+    "eff_resize_mode": "square squashes the whole radiograph to R x R, as the homework did; shorter-side keeps the "
+                       "aspect ratio, so the centre crop cuts the outer lung fields of a wide image.",
+    "eff_select": "The homework evaluated the model after its last epoch; evaluating the epoch with the lowest "
+                  "validation loss picks the checkpoint on the validation set, and test numbers swing by several "
+                  "points from epoch to epoch at this data size.",
+    "eff_feature_views": "The frozen head trains on stored features of each training image (computed once, with "
+                         "the given number of ColorJitter views), while the homework draws a fresh ColorJitter "
+                         "every epoch: less augmentation variety, many times faster.",
+    "eff_world": "Data-parallel training over several processes; with SyncBatchNorm the BatchNorm statistics "
+                 "cover the global batch, so the run means what it would on one process.",
+    "eff_amp": "Whether mixed precision may be used (auto: where the hardware has it); the precision row says "
+               "what was computed.",
+    "eff_class_weights": "The loss weights each class by its inverse frequency, which moves the balance between "
+                         "sensitivity and specificity.",
+    "eff_val_split": "patient: the validation images are carved out of the training images by patient; given: the "
+                     "data's own validation folder (16 images in Kaggle's). It decides the epoch evaluated and the "
+                     "Youden threshold.",
+    "eff_val_fraction": "The share of training patients held out for validation: fewer training images, a steadier "
+                        "choice of epoch and threshold.",
+    "eff_early_stopping": "Training stops after this many epochs without a lower validation loss, so runs may "
+                          "train fewer epochs than set.",
+    "eff_train_fraction": "Runs on a share of the training patients are learning-curve runs: they appear only in "
+                          "the learning-curve section, never in Tasks B to E.",
+    "eff_dataset": "A different image source: the numbers say nothing about the Kaggle chest X-rays the homework "
+                   "used.",
+    "eff_weights": "The starting weights decide what transfer learning can transfer: random weights measure "
+                   "training from scratch.",
+    "eff_img_size": "Smaller images are faster and lose detail; every number depends on it.",
+    "eff_epochs": "More or fewer passes over the training images than the homework's.",
+    "eff_batch_size": "Images per optimiser step: changes the noise of each step and the BatchNorm statistics.",
+    "eff_lr": "The optimiser's step size.",
+    "eff_weight_decay": "The strength of the L2 penalty on the weights.",
+    "eff_dropout": "The share of the head's inputs dropped while training: a regulariser.",
+    "eff_optimizer": "A different optimiser from the homework's AdamW.",
+    "eff_scheduler": "The learning rate changes over the epochs instead of staying constant.",
+    "eff_augment": "Without ColorJitter every epoch sees the same pixels: more overfitting.",
+    "eff_jitter": "How strongly ColorJitter varies brightness, contrast, saturation and hue.",
+    "eff_deterministic": "Non-deterministic GPU kernels: a rerun gives slightly different numbers.",
+    "eff_momentum": "SGD's momentum.",
+    "eff_step_size": "Epochs between learning-rate decays.",
+    "eff_gamma": "The factor of each learning-rate decay.",
+    "eff_mnist_size": "The resolution of the PneumoniaMNIST images before resizing.",
+    "eff_synthetic_train": "The number of generated training images.",
+    "eff_synthetic_test": "The number of generated test images.",
+    "eff_other": "A training setting that differs from the homework's (see RunConfig in xray_utils/config.py).",
     # table labels
     "col_run": "run", "col_backbone": "backbone", "col_mode": "mode", "col_weights": "initial weights",
-    "col_dataset": "dataset", "col_img_size": "image size (crop / resize)", "col_epochs": "epochs (best)",
+    "col_dataset": "dataset", "col_img_size": "image size (crop / resize)", "col_epochs": "epochs (evaluated)",
     "col_batch": "batch", "col_lr": "learning rate", "col_optimizer": "optimizer", "col_scheduler": "scheduler",
     "col_augment": "augmentation", "col_dropout": "dropout", "col_seed": "seed",
     "col_train_time": "training time", "col_n": "images (train / val / test)",
     "col_params": "parameters", "col_trainable": "trainable ({mode})", "col_head": "new head",
     "col_macs": "MACs ({img} px)", "col_macs_224": "MACs (224 px)", "col_latency": "latency (ms / image)",
-    "col_size": "size (MB)", "col_top1": "ImageNet top-1", "col_year": "year",
+    "col_size": "size (MB)", "col_top1": "ImageNet top-1",
     "col_threshold": "threshold", "col_brier": "Brier score", "col_ece": "ECE",
-    "col_pair": "pair", "col_diff": "accuracy difference (pp)", "col_p_raw": "McNemar p", "col_p_holm": "p (Holm)",
+    "col_pair": "pair", "col_diff": "accuracy difference (pp)", "col_p_mcnemar": "McNemar p (independent images)",
+    "col_p_holm": "p (paired, Holm)",
     "col_verdict": "at 0.05",
-    "col_description": "architecture",
     "metric_accuracy": "accuracy", "metric_loss": "loss", "metric_sensitivity": "sensitivity",
     "metric_specificity": "specificity", "metric_precision": "precision", "metric_npv": "NPV", "metric_f1": "F1",
     "metric_roc_auc": "ROC-AUC", "metric_pr_auc": "PR-AUC", "metric_brier": "Brier score",
@@ -129,9 +246,13 @@ EN = {
     "h_intensity": "Pixel intensities",
     "h_sizes": "Image sizes (before resizing)",
     "col_split": "split", "col_images": "images", "col_patients": "patients", "col_share": "PNEUMONIA share",
-    "col_shared_with": "patients also in",
-    "leak_none": "No patient appears in more than one split.",
-    "leak_found": "{n} patient(s) appear in more than one split: {pairs}.",
+    "leak_none": "No patient id appears in more than one split.",
+    "leak_found": "{n} patient id(s) appear in more than one split: {pairs}.",
+    "leak_caveat": "The ids come from the file names, and Kaggle's personNNN numbering may be per split: a shared "
+                   "id need not be the same person, and distinct ids cannot prove that no person is in two splits.",
+    "skipped_images": "Skipped (unreadable): {n}: {files}.",
+    "samples_note": "The first {n} training images of each class, with their file ids.",
+    "intensities_note": "Pixel values of up to {n} training images per class, evenly spaced.",
     "check_ok": "The data check (identical images by content, unreadable or stray files) found no problems.",
     "check_problems": "The data check (identical images by content, unreadable or stray files) found:",
     "sizes_sampled": "Original sizes of {n} images (at most {per_split} per split, evenly spaced).",
@@ -232,16 +353,34 @@ ZH_TW = {
     "task_a_intro": "參數量以二分類模型計算（可訓練參數：各模式實際更新的部分）。MACs 為乘加運算次數，即論文中所稱的"
                     "「FLOPs」，分別以一張 {img}x{img} 與 224x224 影像計算。延遲為本機（{device}）上每張影像推論時間的"
                     "中位數（批次大小 1）；大小為 fp32 權重；ImageNet top-1 為 torchvision 公布的 1000 類模型準確率。",
-    "task_bc_intro": "每次執行：訓練集與驗證集每個 epoch 的損失與準確率；驗證損失最低的檢查點（最佳 epoch）即為評估所用的模型。"
-                     "右圖：門檻值 0.5 時的測試集混淆矩陣。",
-    "task_d_intro": "所有執行疊合比較：每個 epoch 的驗證曲線，以及測試集上的 ROC 與精確度-召回率曲線（圖例中為曲線下面積）。",
-    "task_e_intro": "測試集指標，括號內為 95% bootstrap 信賴區間（對 {n} 張測試影像重抽樣）。"
+    "task_bc_intro": "每次執行：訓練集與驗證集每個 epoch 的損失與準確率（虛線標出驗證損失最低的 epoch），"
+                     "接著是所評估 epoch 在門檻值 0.5 時的測試集混淆矩陣（選擇規則見設定）。",
+    "task_d_intro": "所有執行疊合比較：每個 epoch 的訓練曲線，以及測試集上的 ROC 與精確度-召回率曲線（圖例中的曲線下面積與表格相同）。",
+    "task_d_intro_seeds": "所有類型疊合比較：每個 epoch 的訓練曲線為各亂數種子的平均（色帶為驗證曲線在各種子間的範圍），"
+                          "接著是測試集上的 ROC 曲線（各種子平均，色帶為範圍）與精確度-召回率曲線（每個種子一條）；"
+                          "圖例引用表格中的曲線下面積，以各種子的平均 ± 標準差表示。",
+    "first_seed_shown": "此處顯示亂數種子 {seed}（共 {n} 個中的第一個）；亂數種子一節與任務 D 顯示全部種子。",
+    "task_e_intro": "測試集指標，括號內為 95% bootstrap 信賴區間（{method}）。"
                     "敏感度為 PNEUMONIA 的召回率，特異度為 NORMAL 的召回率。",
+    "bootstrap_patient": "在各類別內對病患重抽樣：{units} 位病患，{n} 次重抽樣",
+    "bootstrap_image": "對影像重抽樣：{units} 張影像，{n} 次重抽樣",
+    "unit_patient": "病患", "unit_image": "影像",
     "task_e_youden_intro": "相同指標，改用各執行的 Youden 門檻值（使敏感度 + 特異度 - 1 最大），"
                            "此門檻值在驗證集上選出，從未使用測試集。",
-    "reference_note": "參考值，非本專案計算",
-    "stats_intro": "McNemar 精確檢定比較兩次執行在相同 {n} 張測試影像上的對錯（門檻值 0.5），p 值已針對 {m} 組比較做 "
-                   "Holm 校正。準確率差異（列減欄）附成對 bootstrap 95% 信賴區間。",
+    "reference_note": "為報告值，非本專案計算",
+    "reference_row": "先前作業的模型（{name}），{note}",
+    "reference_left_out": "先前作業的模型（{name}：準確率 {acc}，損失 {loss}；{note}）未列入表格：它是在 Kaggle 測試集（624 張影像）上以 "
+                          "224 px 測得，而這些執行的條件不同：{why}。",
+    "hw3_dataset": "資料集為 {datasets}，而非 Kaggle 的 chest_xray 資料夾",
+    "hw3_test_set": "測試集為 {n} 張影像（NORMAL {normal} 張 / PNEUMONIA {pneumonia} 張），而非 Kaggle 的 624 張"
+                    "（234 / 390）",
+    "hw3_img_size": "影像大小為 {sizes} px，而非 224",
+    "stats_intro": "在相同 {n} 張測試影像上成對比較各次執行（門檻值 0.5），以{unit}為單位：準確率差異（前者減後者）附成對 "
+                   "bootstrap 95% 信賴區間（{method}），判定則來自以{unit}為單位的成對符號翻轉置換檢定，"
+                   "並針對 {m} 組比較做 Holm 校正。",
+    "stats_mcnemar": "旁列的 McNemar 精確檢定僅供參考：它把每張影像視為獨立個案，因此當一位病患有多張影像時，其 p 值會偏小。",
+    "stats_seeds": "此處每種類型以其最小的亂數種子代表；差異若不大於各種子間的離散程度（見亂數種子一節），"
+                   "無論 p 值為何都不算勝出。",
     "gradcam_intro": "每次執行在相同 {n} 張測試影像上 PNEUMONIA 分數的 Grad-CAM（由所有執行的預測一次選出，涵蓋{kinds}）。"
                      "暖色區域提高了 PNEUMONIA 分數。每個標題：該執行的結果與其預測為 PNEUMONIA 的機率。",
     "errors_intro": "每次執行最有把握卻判錯的 {k} 張測試影像，附真實類別與預測為 PNEUMONIA 的機率。",
@@ -249,19 +388,28 @@ ZH_TW = {
                          "ECE：以 {bins} 個等寬區間計算的期望校準誤差。兩者皆越低越好。",
     "best_metric": "{metric}最佳：{run}，{value}（95% 信賴區間 {lo} 至 {hi}）。",
     "best_lowest_loss": "測試損失最低：{run}，{value}（95% 信賴區間 {lo} 至 {hi}）。",
-    "lead_exceeds": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）不重疊：領先幅度超過抽樣不確定性。",
+    "best_metric_seeds": "{metric}最佳：{run}，{n} 個亂數種子為 {value}。",
+    "best_lowest_loss_seeds": "測試損失最低：{run}，{n} 個亂數種子為 {value}。",
+    "metric_undefined": "所有執行的{metric}皆無定義（測試集只有一個類別）。",
+    "lead_exceeds": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）不重疊：領先幅度超過測試集的抽樣不確定性"
+                    "（每種各只訓練一次：未衡量不同亂數種子間的差異）。",
+    "lead_within_seeds": "它領先 {run}（{value}）{lead}，不大於各亂數種子間的離散程度（標準差最高 {sd}）：不算勝出。",
+    "lead_beyond_seeds": "它領先 {run}（{value}）{lead}，大於各亂數種子間的離散程度（標準差最高 {sd}）。",
     "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：僅憑各自的信賴區間無法區分兩者（在相同影像上的成對檢定更靈敏）。",
     "tie": "{runs} 的{metric}同為 {value}。",
     "lead_paired": "在相同影像上成對比較 {run} 與 {second}：準確率差異 {diff} 個百分點（95% 信賴區間 {lo} 至 {hi}），"
-                   "McNemar {p}（Holm 校正後）：{verdict}。",
+                   "成對檢定 {p}（Holm 校正後）：{verdict}。",
     "list_sep": "、",
     "pair_sentence": "{a} 對 {b}：準確率 {acc_a} 對 {acc_b}，差異 {diff} 個百分點（95% 信賴區間 {lo} 至 {hi}）；"
-                     "McNemar {p}（Holm 校正後）：{verdict}。",
+                     "成對檢定 {p}（Holm 校正後）：{verdict}。",
     "significant": "在 0.05 水準下顯著",
     "not_significant": "在 0.05 水準下不顯著",
+    "significant_within_seeds": "在這些測試影像上顯著，但不大於各亂數種子間的離散程度：不算勝出",
     "pair_summary": "經 Holm 校正後，{m} 組成對差異中有 {k} 組在 0.05 水準下顯著。",
+    "pair_summary_seeds": "這 {k} 組中有 {w} 組也大於各亂數種子間的離散程度。",
+    "one_seed": "每種類型只以一個亂數種子訓練：這些結論並未衡量再訓練一次會使數字變動多少。",
     "mode_effect": "{backbone}：{mode_a}的測試準確率為 {acc_a}，{mode_b}為 {acc_b}（{verdict}）。",
-    "reference_compare": "先前從頭訓練的 CNN（{ref}，損失 {ref_loss}；為報告值，非重新計算）在準確率上被 {n} 次執行中的 "
+    "reference_compare": "先前作業的模型（{name}：{ref}，損失 {ref_loss}；為報告值，非本專案計算）在準確率上被 {n} 次執行中的 "
                          "{above} 次超越；其中 {sure} 次的整個 95% 信賴區間都高於它。",
     "calibration_best": "校準最佳：{run}（ECE {ece}，Brier {brier}）；最差：{worst}（ECE {worst_ece}）。",
     "youden_shift": "改用 Youden 門檻值後，各執行的敏感度變化介於 {lo} 至 {hi} 個百分點，"
@@ -269,18 +417,83 @@ ZH_TW = {
     "one_run": "只有一次執行，無從比較。",
     "no_mistakes": "{run}：測試集上沒有錯誤。",
     "fastest": "本機推論最快：{backbone}（每張 {ms} 毫秒）；最小：{small}（{mb} MB）。",
+    "squeezenet_head": "SqueezeNet 的新分類頭位於 torchvision 放置其分類器之處：先對特徵圖做 Dropout，再以 1x1 卷積輸出 "
+                       "2 個類別，最後做全域平均池化（卷積後沒有 ReLU，否則會把 logits 截斷）。",
+    "h_seeds": "重複實驗：各亂數種子間的離散程度",
+    "seeds_one": "每種類型只訓練一次（亂數種子 {seeds}），因此未衡量不同訓練之間的離散程度。在此資料量下，"
+                 "換一個亂數種子可能使測試準確率變動數個百分點：這種大小的差異可能只是偶然"
+                 "（xray report --seeds 0,1,2 可衡量它）。",
+    "seeds_intro": "同一類型、僅亂數種子不同的執行，門檻值 0.5：各種子的平均 ± 標準差，下方為每個種子的數值"
+                   "（由最小的種子開始）。結論不會把不大於此離散程度的差異稱為勝出。",
+    "col_kind": "類型", "col_seeds": "亂數種子",
+    "disclosure_intro": "會改變數字的設定：凡是各執行之間不同或與作業不同者皆列出，並且一律列出精度、縮放方式、"
+                        "評估的 epoch，以及（凍結執行的）特徵增強方式，並說明各自的影響。",
+    "col_setting": "設定", "col_value": "數值", "col_homework": "作業", "col_differs": "不同",
+    "col_effect": "影響", "col_speed": "訓練速度（張 / 秒）",
+    "select_best": "驗證損失最低的 epoch", "select_last": "最後一個 epoch",
+    "views_fresh": "每個 epoch 重新抽取 ColorJitter", "views_stored": "每張影像儲存 {k} 個增強版本",
+    "views_no_augment": "無資料增強",
+    "world_value": "{n} 個行程，SyncBatchNorm {sync}",
+    "set_precision": "精度", "set_resize_mode": "縮放方式", "set_select": "評估的 epoch",
+    "set_feature_views": "凍結模式：儲存特徵的資料增強", "set_world": "資料平行行程數",
+    "set_amp": "混合精度（amp）", "set_class_weights": "類別權重", "set_val_split": "驗證集切分",
+    "set_val_fraction": "驗證集比例", "set_early_stopping": "提前停止（耐心值）",
+    "set_train_fraction": "訓練影像比例", "set_dataset": "資料集", "set_weights": "初始權重",
+    "set_img_size": "影像大小（裁切 / 縮放）", "set_epochs": "epoch 數", "set_batch_size": "批次大小",
+    "set_lr": "學習率", "set_weight_decay": "權重衰減", "set_dropout": "dropout",
+    "set_optimizer": "最佳化器", "set_scheduler": "學習率排程", "set_augment": "資料增強（ColorJitter）",
+    "set_jitter": "ColorJitter 強度", "set_deterministic": "確定性演算法", "set_momentum": "動量",
+    "set_step_size": "排程間隔（epoch）", "set_gamma": "排程衰減係數", "set_mnist_size": "PneumoniaMNIST 尺寸",
+    "set_synthetic_train": "合成訓練影像數", "set_synthetic_test": "合成測試影像數",
+    "eff_precision": "bf16 或 fp16 autocast 以 16 位元浮點數執行前向傳播（權重與最佳化器狀態仍為 fp32）：在具備 AMX 的 "
+                     "CPU 上快數倍，每個數字都會有小幅差異（benchmarks/README.md 有實測）。",
+    "eff_resize_mode": "square 把整張 X 光影像壓成 R x R，與作業相同；shorter-side 保持長寬比，"
+                       "因此中央裁切會切掉寬影像外側的肺野。",
+    "eff_select": "作業在最後一個 epoch 之後評估模型；改為評估驗證損失最低的 epoch，是以驗證集挑選檢查點，"
+                  "而在此資料量下測試數字在各 epoch 之間會擺動數個百分點。",
+    "eff_feature_views": "凍結模式的分類頭以每張訓練影像預先儲存的特徵訓練（只計算一次，含指定數量的 ColorJitter 版本），"
+                         "而作業每個 epoch 都重新抽取 ColorJitter：資料增強的變化較少，但快很多倍。",
+    "eff_world": "以多個行程做資料平行訓練；使用 SyncBatchNorm 時 BatchNorm 統計量涵蓋整個全域批次，"
+                 "結果與單一行程相同。",
+    "eff_amp": "是否允許使用混合精度（auto：硬體支援時使用）；實際計算的精度見「精度」一列。",
+    "eff_class_weights": "損失函數依各類別頻率的倒數加權，會改變敏感度與特異度之間的平衡。",
+    "eff_val_split": "patient：依病患從訓練影像中切出驗證集；given：使用資料本身的驗證資料夾（Kaggle 只有 16 張）。"
+                     "它決定評估哪個 epoch 以及 Youden 門檻值。",
+    "eff_val_fraction": "保留作為驗證集的訓練病患比例：訓練影像較少，但 epoch 與門檻值的選擇較穩定。",
+    "eff_early_stopping": "驗證損失連續這麼多個 epoch 沒有下降就停止訓練，因此實際訓練的 epoch 可能少於設定值。",
+    "eff_train_fraction": "只用部分訓練病患的執行屬於學習曲線：只出現在學習曲線一節，不列入任務 B 至 E。",
+    "eff_dataset": "影像來源不同：這些數字與作業所用的 Kaggle 胸部 X 光無關。",
+    "eff_weights": "初始權重決定遷移學習能遷移什麼：隨機權重衡量的是從頭訓練。",
+    "eff_img_size": "影像越小越快，但會失去細節；每個數字都受其影響。",
+    "eff_epochs": "訓練影像的遍歷次數與作業不同。",
+    "eff_batch_size": "每次最佳化步驟的影像數：改變每一步的雜訊與 BatchNorm 統計量。",
+    "eff_lr": "最佳化器的步長。",
+    "eff_weight_decay": "權重 L2 懲罰的強度。",
+    "eff_dropout": "訓練時分類頭輸入被丟棄的比例：一種正則化。",
+    "eff_optimizer": "使用與作業的 AdamW 不同的最佳化器。",
+    "eff_scheduler": "學習率隨 epoch 改變，而非維持不變。",
+    "eff_augment": "沒有 ColorJitter 時，每個 epoch 看到的像素都相同：更容易過擬合。",
+    "eff_jitter": "ColorJitter 改變亮度、對比、飽和度與色相的強度。",
+    "eff_deterministic": "使用非確定性的 GPU 核心：重新執行會得到略有不同的數字。",
+    "eff_momentum": "SGD 的動量。",
+    "eff_step_size": "學習率每次衰減之間的 epoch 數。",
+    "eff_gamma": "每次學習率衰減的倍率。",
+    "eff_mnist_size": "PneumoniaMNIST 影像在縮放前的解析度。",
+    "eff_synthetic_train": "產生的訓練影像數。",
+    "eff_synthetic_test": "產生的測試影像數。",
+    "eff_other": "與作業不同的訓練設定（見 xray_utils/config.py 中的 RunConfig）。",
     "col_run": "執行", "col_backbone": "骨幹網路", "col_mode": "模式", "col_weights": "初始權重",
-    "col_dataset": "資料集", "col_img_size": "影像大小（裁切 / 縮放）", "col_epochs": "epoch 數（最佳）",
+    "col_dataset": "資料集", "col_img_size": "影像大小（裁切 / 縮放）", "col_epochs": "epoch 數（評估的）",
     "col_batch": "批次大小", "col_lr": "學習率", "col_optimizer": "最佳化器", "col_scheduler": "學習率排程",
     "col_augment": "資料增強", "col_dropout": "dropout", "col_seed": "亂數種子",
     "col_train_time": "訓練時間", "col_n": "影像數（訓練 / 驗證 / 測試）",
     "col_params": "參數量", "col_trainable": "可訓練（{mode}）", "col_head": "新分類頭",
     "col_macs": "MACs（{img} px）", "col_macs_224": "MACs（224 px）", "col_latency": "延遲（毫秒 / 張）",
-    "col_size": "大小（MB）", "col_top1": "ImageNet top-1", "col_year": "年份",
+    "col_size": "大小（MB）", "col_top1": "ImageNet top-1",
     "col_threshold": "門檻值", "col_brier": "Brier 分數", "col_ece": "ECE",
-    "col_pair": "比較組", "col_diff": "準確率差異（百分點）", "col_p_raw": "McNemar p", "col_p_holm": "p（Holm）",
+    "col_pair": "比較組", "col_diff": "準確率差異（百分點）", "col_p_mcnemar": "McNemar p（假設影像獨立）",
+    "col_p_holm": "p（成對，Holm）",
     "col_verdict": "0.05 水準",
-    "col_description": "架構",
     "metric_accuracy": "準確率", "metric_loss": "損失", "metric_sensitivity": "敏感度",
     "metric_specificity": "特異度", "metric_precision": "精確度", "metric_npv": "陰性預測值", "metric_f1": "F1",
     "metric_roc_auc": "ROC-AUC", "metric_pr_auc": "PR-AUC", "metric_brier": "Brier 分數",
@@ -297,9 +510,13 @@ ZH_TW = {
     "h_intensity": "像素強度",
     "h_sizes": "影像尺寸（縮放前）",
     "col_split": "分割", "col_images": "影像數", "col_patients": "病患數", "col_share": "PNEUMONIA 比例",
-    "col_shared_with": "同時出現於",
-    "leak_none": "沒有任何病患同時出現在兩個以上的分割中。",
-    "leak_found": "有 {n} 位病患出現在多個分割中：{pairs}。",
+    "leak_none": "沒有任何病患編號同時出現在兩個以上的分割中。",
+    "leak_found": "有 {n} 個病患編號出現在多個分割中：{pairs}。",
+    "leak_caveat": "編號取自檔名，而 Kaggle 的 personNNN 編號可能是各分割各自編排：相同編號不一定是同一人，"
+                   "不同編號也無法證明沒有人同時出現在兩個分割中。",
+    "skipped_images": "已略過（無法讀取）：{n} 張：{files}。",
+    "samples_note": "每個類別的前 {n} 張訓練影像，附檔案編號。",
+    "intensities_note": "每個類別最多 {n} 張訓練影像（平均間隔抽樣）的像素值。",
     "check_ok": "資料檢查（內容相同的影像、無法讀取或多餘的檔案）未發現任何問題。",
     "check_problems": "資料檢查（內容相同的影像、無法讀取或多餘的檔案）發現：",
     "sizes_sampled": "{n} 張影像的原始尺寸（每個分割最多 {per_split} 張，平均間隔抽樣）。",
@@ -387,6 +604,11 @@ def check_lang(lang: str) -> str:
     if lang not in TEXTS:
         raise ConfigError(f"unknown report language {lang!r}", f"use one of: {', '.join(LANGS)}")
     return lang
+
+
+def has_text(key: str) -> bool:
+    """Whether ``key`` is one of the report's texts (the same keys in every language)."""
+    return key in EN
 
 
 def text(lang: str, key: str, **values) -> str:

@@ -1,0 +1,78 @@
+"""One run: its settings, training curves, test confusion matrix and test metrics (notebooks 01 and 02).
+
+Figures reach a run directory only through ``save_run_figures``, which the training notebooks call
+explicitly after training. Reading a run never writes into it: ``run_figure_pngs`` returns the saved
+files, or draws the figures in memory for a run trained without them (``xray train``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from .. import plots
+from ..config import RunConfig
+from ..report_text import text
+from ..runs import Run, RunDir, load_run
+from .html import TABLE_METRICS, fmt_num, heading, metric_cell, png_bytes, show_html, show_png, table_html
+
+FIGURES = ("curves.png", "confusion.png")
+
+
+def _draw(run: Run) -> tuple:
+    return (plots.training_curves(run.history, title=run.name),
+            plots.confusion(run.metrics["test"]["confusion_matrix"], title=run.name))
+
+
+def save_run_figures(run_dir: str | Path) -> tuple[Path, Path]:
+    """Draw the run's training curves and test confusion matrix into figures/ (curves.png, confusion.png)."""
+    rd = RunDir(run_dir)
+    run = load_run(rd.path)
+    curves, confusion = _draw(run)
+    return (plots.save(curves, rd.figures / FIGURES[0]), plots.save(confusion, rd.figures / FIGURES[1]))
+
+
+def run_figure_pngs(run: Run) -> tuple[bytes, bytes]:
+    """(curves, confusion) as PNG bytes: the files in figures/ when both exist, else drawn in memory."""
+    saved = [RunDir(run.path).figures / name for name in FIGURES]
+    if all(p.exists() for p in saved):
+        return saved[0].read_bytes(), saved[1].read_bytes()
+    curves, confusion = _draw(run)
+    return png_bytes(curves), png_bytes(confusion)
+
+
+def metric_columns(lang: str, threshold: bool = False) -> list[tuple[str, str]]:
+    cols = [("run", text(lang, "col_run"))]
+    if threshold:
+        cols.append(("threshold", text(lang, "col_threshold")))
+    return cols + [(m, text(lang, f"metric_{m}")) for m in TABLE_METRICS]
+
+
+def metric_rows(runs: Sequence[Run], which: str) -> list[dict]:
+    """One row per run of ``metrics[which]`` ("test" or "test_youden") with CI cells."""
+    rows = []
+    for run in runs:
+        m = run.metrics[which]
+        row = {"run": run.name, "threshold": fmt_num(m.get("threshold"), 3)}
+        for metric in TABLE_METRICS:
+            row[metric] = metric_cell(metric, m.get(metric), m.get("ci", {}).get(metric))
+        rows.append(row)
+    return rows
+
+
+def show_config(cfg: RunConfig, run_dir: Path, lang: str = "en") -> None:
+    rows = [{"setting": "run_dir", "value": str(run_dir)}]
+    rows += [{"setting": k, "value": v} for k, v in cfg.to_dict().items()]
+    cols = [("setting", text(lang, "col_setting")), ("value", text(lang, "col_value"))]
+    show_html(table_html(rows, cols, "run-config", row_key=None))
+
+
+def show_run(run_dir: str | Path, lang: str = "en") -> None:
+    """The training notebooks' last step: save the run's figures into its figures/ (the files the report
+    shows), then show them and the run's test metrics."""
+    curves, confusion = save_run_figures(run_dir)
+    show_png(curves.read_bytes())
+    show_png(confusion.read_bytes())
+    run = load_run(run_dir)
+    show_html(heading(text(lang, "h_run_summary"), 3)
+              + table_html(metric_rows([run], "test"), metric_columns(lang), "run-metrics", metric_cells=TABLE_METRICS))

@@ -1,0 +1,139 @@
+"""Tasks B to E: each run's training, the runs overlaid, the test tables, and the spread across seeds.
+
+Runs of one kind ("<backbone>-<mode>") that differ only in the seed are repeats: Task B/C shows the kind's
+first seed, Task D draws the mean over seeds with the range as a band, Task E lists every run, and the
+seeds section gives mean ± SD with each seed's value.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from typing import TYPE_CHECKING
+
+from .. import plots
+from ..evaluate import seed_summary
+from .findings import SEED_METRICS
+from .html import (
+    TABLE_METRICS,
+    Raw,
+    fmt_mean_sd,
+    fmt_metric,
+    fmt_num,
+    fmt_pct,
+    heading,
+    paragraph,
+    show_figure,
+    show_html,
+    show_png,
+    table_html,
+)
+from .run_view import metric_columns, metric_rows, run_figure_pngs
+from .statistics_view import bootstrap_sentence
+
+if TYPE_CHECKING:  # the Report imports this module
+    from .core import Report
+
+
+def show_task_bc(report: Report) -> None:
+    show_html(heading(report.t("h_task_bc"), 2, "task-bc") + paragraph(report.t("task_bc_intro")))
+    for runs in report.kinds.values():
+        run = runs[0]
+        note = (paragraph(report.t("first_seed_shown", seed=run.config.seed, n=len(runs)), "xray-note")
+                if len(runs) > 1 else "")
+        show_html(heading(f"{run.name} ({report.mode_label(run.config.mode)})", 3) + note)
+        for png in run_figure_pngs(run):
+            show_png(png)
+
+
+def _auc_label(report: Report, kind: str, metric: str, short: str) -> str:
+    s = seed_summary(r.metrics["test"].get(metric) for r in report.kinds[kind])
+    value = fmt_num(s["mean"]) if s["sd"] is None else f"{fmt_num(s['mean'])} ± {fmt_num(s['sd'])}, {s['n']} seeds"
+    return f"{kind} ({short} {value})"
+
+
+def show_task_d(report: Report) -> None:
+    """Every kind overlaid: training curves, then ROC and PR curves; the legend quotes the tables' AUCs."""
+    labels = {kind: (_auc_label(report, kind, "roc_auc", "AUC"), _auc_label(report, kind, "pr_auc", "AP"))
+              for kind in report.kinds}
+    intro = "task_d_intro_seeds" if report.has_seeds else "task_d_intro"
+    show_html(heading(report.t("h_task_d"), 2, "task-d") + paragraph(report.t(intro)))
+    show_figure(plots.curves_spread({kind: [r.history for r in runs] for kind, runs in report.kinds.items()}))
+    show_figure(plots.roc_pr_spread({kind: [(r.y, r.p) for r in runs] for kind, runs in report.kinds.items()},
+                                    labels))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Task E
+
+
+def reference_row(report: Report) -> dict | None:
+    """The earlier homework's reported numbers, only where its setting matches (``Report.reference_mismatches``)."""
+    ref = report.reference
+    if ref is None or report.reference_mismatches():
+        return None
+    return {"run": report.t("reference_row", name=ref.name, note=report.t("reference_note")), "_reference": True,
+            "accuracy": fmt_pct(ref.accuracy), "loss": fmt_num(ref.loss)}
+
+
+def reference_left_out(report: Report) -> str | None:
+    """Why the reference row is not in the table (None when it is, or when there is no reference)."""
+    ref, why = report.reference, report.reference_mismatches()
+    if ref is None or not why:
+        return None
+    return report.t("reference_left_out", name=ref.name, acc=fmt_pct(ref.accuracy), loss=fmt_num(ref.loss),
+                    note=report.t("reference_note"), why=report.t("list_sep").join(why))
+
+
+def task_e_rows(report: Report, which: str = "test") -> list[dict]:
+    ref = reference_row(report)
+    return metric_rows(report.runs, which) + ([ref] if ref else [])
+
+
+def show_task_e(report: Report) -> None:
+    left_out = reference_left_out(report)
+    show_html(heading(report.t("h_task_e"), 2, "task-e")
+              + paragraph(report.t("task_e_intro", method=bootstrap_sentence(report)))
+              + heading(report.t("h_task_e_05"), 3)
+              + table_html(task_e_rows(report, "test"), metric_columns(report.lang), "task-e-05",
+                           metric_cells=TABLE_METRICS)
+              + (paragraph(left_out) if left_out else "")
+              + heading(report.t("h_task_e_youden"), 3) + paragraph(report.t("task_e_youden_intro"))
+              + table_html(task_e_rows(report, "test_youden"), metric_columns(report.lang, threshold=True),
+                           "task-e-youden", metric_cells=TABLE_METRICS))
+
+
+# ----------------------------------------------------------------------------------------------------
+# seeds
+
+
+def seed_values(report: Report) -> dict[str, dict[str, list[float | None]]]:
+    """kind -> metric -> test value (threshold 0.5) of each seed, lowest seed first."""
+    return {kind: {m: [r.metrics["test"].get(m) for r in runs] for m in SEED_METRICS}
+            for kind, runs in report.kinds.items()}
+
+
+def seed_rows(report: Report) -> list[dict]:
+    """One row per kind: its seeds, and per metric "mean ± SD" with each seed's value below it."""
+    rows = []
+    for kind, per_metric in seed_values(report).items():
+        row = {"kind": kind, "seeds": ", ".join(str(r.config.seed) for r in report.kinds[kind])}
+        for metric, values in per_metric.items():
+            s = seed_summary(values)
+            each = " / ".join(fmt_metric(metric, v) for v in values)
+            row[metric] = Raw(f'<span class="value">{_html.escape(fmt_mean_sd(metric, s["mean"], s["sd"]))}</span>'
+                              + (f'<br><span class="ci">{_html.escape(each)}</span>' if s["n"] > 1 else ""))
+        rows.append(row)
+    return rows
+
+
+def show_seeds(report: Report) -> None:
+    parts = heading(report.t("h_seeds"), 2, "seeds")
+    if not report.has_seeds:
+        seeds = ", ".join(sorted({str(r.config.seed) for r in report.runs}))
+        show_html(parts + paragraph(report.t("seeds_one", seeds=seeds)))
+        return
+    cols = [("kind", report.t("col_kind")), ("seeds", report.t("col_seeds"))]
+    cols += [(m, report.t(f"metric_{m}")) for m in SEED_METRICS]
+    show_html(parts + paragraph(report.t("seeds_intro"))
+              + table_html(seed_rows(report), cols, "seeds", row_key="kind", metric_cells=SEED_METRICS))
+    show_figure(plots.seed_points(seed_values(report), {m: report.t(f"metric_{m}") for m in SEED_METRICS}))
