@@ -45,21 +45,26 @@ def show_task_bc(report: Report) -> None:
             show_png(png)
 
 
-def _auc_label(report: Report, kind: str, metric: str, short: str) -> str:
+def _area_label(report: Report, kind: str, metric: str, short: str) -> str:
     s = seed_summary(r.metrics["test"].get(metric) for r in report.kinds[kind])
     value = fmt_num(s["mean"]) if s["sd"] is None else f"{fmt_num(s['mean'])} ± {fmt_num(s['sd'])}, {s['n']} seeds"
     return f"{kind} ({short} {value})"
 
 
+def legend_labels(report: Report) -> dict[str, tuple[str, str]]:
+    """kind -> (ROC legend, PR legend): the areas of metrics.json formatted as in the tables (one seed) or as
+    mean ± SD over seeds, so a legend's AUC is the table's."""
+    return {kind: (_area_label(report, kind, "roc_auc", "AUC"), _area_label(report, kind, "pr_auc", "AP"))
+            for kind in report.kinds}
+
+
 def show_task_d(report: Report) -> None:
-    """Every kind overlaid: training curves, then ROC and PR curves; the legend quotes the tables' AUCs."""
-    labels = {kind: (_auc_label(report, kind, "roc_auc", "AUC"), _auc_label(report, kind, "pr_auc", "AP"))
-              for kind in report.kinds}
+    """Every kind overlaid: training curves, then ROC and PR curves."""
     intro = "task_d_intro_seeds" if report.has_seeds else "task_d_intro"
     show_html(heading(report.t("h_task_d"), 2, "task-d") + paragraph(report.t(intro)))
     show_figure(plots.curves_spread({kind: [r.history for r in runs] for kind, runs in report.kinds.items()}))
     show_figure(plots.roc_pr_spread({kind: [(r.y, r.p) for r in runs] for kind, runs in report.kinds.items()},
-                                    labels))
+                                    legend_labels(report)))
 
 
 # ----------------------------------------------------------------------------------------------------
