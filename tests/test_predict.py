@@ -126,3 +126,29 @@ def test_real_full_size_originals(run_dir, shared_data, tmp_path):
     result = predict.predict(run_dir, originals, cam_dir=tmp_path / "cams")
     assert len(result.items) == len(originals) and not result.skipped
     assert len(list((tmp_path / "cams").glob("*.png"))) == len(originals)
+
+
+def test_example_images_are_the_runs_test_images_of_both_classes(run_dir, tmp_path):
+    files = predict.example_images(run_dir, 4, tmp_path / "ex")
+    test = data.load_splits(RunConfig(**TINY)).test
+    label = dict(zip(test.ids, test.labels, strict=True))
+    assert len(files) == 4
+    assert [label[f.stem.replace("_", "/", 1)] for f in files] == [0, 1, 0, 1]
+
+
+@pytest.mark.slow
+def test_notebook_04_shows_predictions_and_overlays_of_a_run(run_dir, tmp_path):
+    import json
+    from pathlib import Path
+
+    import nbformat
+    import papermill
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "04_predict.ipynb"
+    papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"), parameters={"run_dir": str(run_dir)},
+                               kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    outputs = [o for c in nbformat.read(tmp_path / "out.ipynb", as_version=4).cells if c.cell_type == "code"
+               for o in c.outputs]
+    kinds = {k for o in outputs for k in o.get("data", {})}
+    assert {"text/html", "image/png"} <= kinds
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"], json.dumps(outputs)[:2000]

@@ -164,7 +164,7 @@ def predict(run_dir: str | Path, paths: Iterable[str | Path], cam_dir: str | Pat
         x = torch.stack(tensors)
         probs = classifier.probabilities(x)
         cams = classifier.cams(x) if cam_dir is not None else None
-        for j, ((k, file), p) in enumerate(zip(readable, probs)):
+        for j, ((k, file), p) in enumerate(zip(readable, probs, strict=True)):
             overlay = None
             if cams is not None:
                 overlay = Path(cam_dir) / names[k]
@@ -218,6 +218,73 @@ def lines(result: Predictions) -> list[str]:
     head = f"{'P(PNEUMONIA)':>12}  {'at 0.5':<10}  {'at ' + t + ' (val)':<16}  file"
     return [head] + [f"{p.p_pneumonia:>12.4f}  {p.label:<10}  {p.label_at_threshold:<16}  {p.file}"
                      for p in result.items]
+
+
+# ----------------------------------------------------------------------------------------------------
+# for notebook 04: a run to use, a few of its test images as files, the overlays in one figure
+
+
+def first_run(runs_root: str | Path | None = None) -> Path:
+    """The first complete run (by name) under ``runs_root`` (default reports/runs)."""
+    from . import runs, settings
+
+    root = Path(runs_root) if runs_root else settings.default_runs_root()
+    found = sorted(p.parent for p in root.glob("*/COMPLETE")) if root.is_dir() else []
+    if not found:
+        raise XrayError(f"no finished run under {root}", "train one first (notebook 01 or xray train), or pass "
+                        "--run RUN_DIR", notebook_hint='run notebook 01 first, or set run_dir = "RUN_DIR" in '
+                        "the parameters cell")
+    return runs.RunDir(found[0]).path
+
+
+def example_images(run_dir: str | Path, n: int = 4, folder: str | Path | None = None) -> list[Path]:
+    """``n`` of the run's own test images as files, alternating NORMAL and PNEUMONIA (the first of each by id).
+
+    A folder dataset gives its original files; array datasets (PneumoniaMNIST, synthetic) are written as PNGs
+    into ``folder``.
+    """
+    from .config import RunConfig
+
+    cfg = RunConfig.load(Path(run_dir) / "config.json")
+    test = data.load_splits(cfg).test
+    by_class = [[k for k in np.argsort(test.ids, kind="stable") if test.labels[k] == c] for c in (0, 1)]
+    chosen = [k for pair in zip(*by_class, strict=False) for k in pair][:n]  # pairs while both classes last
+    if test.paths is not None:
+        return [test.paths[k] for k in chosen]
+    if folder is None:
+        raise XrayError(f"the test images of {run_dir} are arrays ({cfg.dataset}), not files",
+                        "give a folder to write them into")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for k in chosen:
+        file = folder / (str(test.ids[k]).replace("/", "_") + ".png")
+        test.load(k).save(file)
+        files.append(file)
+    return files
+
+
+def figure(result: Predictions, ncols: int = 4):
+    """The Grad-CAM overlays in a grid, each titled with its file, P(PNEUMONIA) and labels."""
+    from . import plots
+
+    shown = [p for p in result.items if p.overlay is not None]
+    images = [np.asarray(Image.open(p.overlay).convert("RGB")) for p in shown]
+    titles = [f"{p.file.name}\nP={p.p_pneumonia:.2f}: {p.label} / {p.label_at_threshold}" for p in shown]
+    return plots.image_grid(images, titles, ncols=ncols,
+                            suptitle=f"Grad-CAM of P(PNEUMONIA); labels at 0.5 / at {result.threshold:.3f} (val)")
+
+
+def show(result: Predictions) -> None:
+    """In a notebook: the table (HTML) and the overlays (image/png, so JupyterLab's exports keep them)."""
+    from IPython.display import Image as PNG
+    from IPython.display import display
+
+    display(table(result))
+    if any(p.overlay for p in result.items):
+        buf = io.BytesIO()
+        figure(result).savefig(buf, format="png")
+        display(PNG(buf.getvalue()))
 
 
 def run_cli(run_dir: str, paths: Sequence[str], csv: str | None = None, cam: str | None = None,
