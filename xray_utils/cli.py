@@ -1,4 +1,4 @@
-"""The `xray` command: train | evaluate | data-check | report | render | demo.
+"""The `xray` command: train | evaluate | data-check | report | render | demo | predict.
 
 Every problem a user can fix ends as one message on stderr, never a traceback. Also runs as
 `python -m xray_utils.cli ...`, which is how torchrun launches it.
