@@ -1,0 +1,307 @@
+"""The report's English texts (keys shared with zh_tw; ``report_text.text`` formats them)."""
+
+EN = {
+    # page
+    "title": "Transfer learning for pediatric chest X-rays: NORMAL vs PNEUMONIA",
+    "subtitle": "ResNet18 and SqueezeNet, fine-tuned and as frozen feature extractors",
+    "synthetic_banner": "SYNTHETIC DATA. This report was made from generated phantom images, not chest X-rays. "
+                        "Its numbers say nothing about pneumonia; they only show that the whole pipeline works.",
+    "data_source": "Data: {source}.",
+    "split_sizes": "Images: {train} train, {val} validation (for model selection and thresholds), {test} test "
+                   "({test_normal} NORMAL, {test_pneumonia} PNEUMONIA).",
+    "weights_imagenet": "The backbones start from ImageNet-pretrained weights (torchvision's).",
+    "weights_none": "The backbones were NOT ImageNet-pretrained: every run started from random weights, so "
+                    "'fine-tune' and 'frozen' here do not measure transfer learning.",
+    "weights_path": "The backbones start from the weights at {path}.",
+    "weights_mixed": "Initial weights differ between runs: see the settings table.",
+    "scratch_note": "Runs named *-scratch are a control: the same network trained from random weights.",
+    "common_settings": "Same for every run: {items}.",
+    "generated_note": "Every number in this report is read from the run directories, and every sentence about "
+                      "numbers is generated from them.",
+    "generated_at": "Generated {date} with cxr-transfer {version}, torch {torch}, on {device}.",
+    # headings
+    "h_settings": "Settings",
+    "h_task_a": "Task A: the two architectures",
+    "h_task_bc": "Tasks B and C: training each run",
+    "h_task_d": "Task D: comparing the runs",
+    "h_task_e": "Task E: test-set results",
+    "h_task_e_05": "At threshold 0.5",
+    "h_task_e_youden": "At the Youden threshold chosen on validation",
+    "h_stats": "Are the differences real? Paired tests",
+    "h_gradcam": "Where the networks look: Grad-CAM",
+    "h_errors": "Error analysis: the most confident mistakes",
+    "h_calibration": "Calibration: do the probabilities mean what they say?",
+    "h_findings": "Findings",
+    # intros
+    "task_a_intro": "Parameters are counted on the 2-class models (trainable: what each mode updates). MACs are "
+                    "multiply-accumulates, the 'FLOPs' of the papers, for one {img}x{img} image and for "
+                    "224x224. Latency is the median time per image (batch 1, inference) measured on this machine "
+                    "({device}); size is the fp32 weights; ImageNet top-1 is torchvision's figure for the "
+                    "1000-class model.",
+    "task_bc_intro": "Per run: loss and accuracy per epoch on train and validation (the dotted line marks the epoch "
+                     "with the lowest validation loss), then the test confusion matrix at threshold 0.5 of the epoch "
+                     "evaluated (the settings say which rule chose it).",
+    "task_d_intro": "All runs overlaid: training curves per epoch, then ROC and precision-recall curves on the "
+                    "test set (the legend quotes the areas in the tables).",
+    "task_d_intro_seeds": "All kinds overlaid: training curves per epoch as the mean over seeds (the band spans the "
+                          "seeds' range of the validation curve), then ROC curves (mean over seeds, the range as a "
+                          "band) and precision-recall curves (one per seed) on the test set; the legend quotes the "
+                          "areas of the tables, as mean ± SD over seeds.",
+    "first_seed_shown": "Seed {seed} shown, the first of {n}; the seeds section and Task D show them all.",
+    "task_e_intro": "Test-set metrics with 95% bootstrap confidence intervals in brackets ({method}). Sensitivity "
+                    "is recall of PNEUMONIA, specificity recall of NORMAL.",
+    "bootstrap_patient": "patients resampled within class: {units} patients, {n} resamples",
+    "bootstrap_image": "images resampled: {units} images, {n} resamples",
+    "unit_patient": "patient", "unit_image": "image",
+    "task_e_youden_intro": "The same at each run's Youden threshold (maximal sensitivity + specificity - 1), "
+                           "chosen on the validation set, never on the test set.",
+    "reference_note": "reported, not computed here",
+    "reference_row": "the earlier homework's model ({name}), {note}",
+    "reference_left_out": "The earlier homework's model ({name}: {acc} accuracy, loss {loss}; {note}) is left out of "
+                          "the table: it was measured on Kaggle's test set (624 images) at 224 px, and these runs "
+                          "differ: {why}.",
+    "hw3_dataset": "dataset {datasets}, not Kaggle's chest_xray folder",
+    "hw3_test_set": "a test set of {n} images ({normal} NORMAL / {pneumonia} PNEUMONIA), not Kaggle's 624 "
+                    "(234 / 390)",
+    "hw3_img_size": "image size {sizes} px, not 224",
+    "stats_intro": "Pairs of runs on the same {n} test images (threshold 0.5), with the {unit} as the unit: the "
+                   "accuracy difference (first minus second run) has a paired bootstrap 95% interval ({method}), "
+                   "and the verdict comes from a paired sign-flip permutation test over {unit}s, Holm-corrected "
+                   "for the {m} comparisons.",
+    "stats_mcnemar": "McNemar's exact test is shown beside it for reference only: it treats every image as an "
+                     "independent case, so where a patient has several images its p-values are too small.",
+    "stats_seeds": "Each kind is represented here by its lowest seed; a difference no larger than the spread "
+                   "across seeds (see the seeds section) is not called a win, whatever its p-value.",
+    "gradcam_intro": "Grad-CAM of the PNEUMONIA score on the same {n} test images for every run (chosen once from "
+                     "all runs' predictions to cover {kinds}). Warm colours raised the PNEUMONIA score. Each title: "
+                     "that run's outcome and its probability of PNEUMONIA.",
+    "errors_intro": "For each run, the {k} test images it got wrong with the most confidence, with the true class "
+                    "and its probability of PNEUMONIA.",
+    "calibration_intro": "A calibrated model's predicted probability equals the observed frequency (the diagonal). "
+                         "Brier score: mean squared error of the probabilities; ECE: expected calibration error over "
+                         "{bins} equal-width bins. Lower is better for both.",
+    # findings and sentences
+    "best_metric": "Best {metric}: {run} with {value} (95% CI {lo} to {hi}).",
+    "best_lowest_loss": "Lowest test loss: {run} with {value} (95% CI {lo} to {hi}).",
+    "best_metric_seeds": "Best {metric}: {run} with {value} over {n} seeds.",
+    "best_lowest_loss_seeds": "Lowest test loss: {run} with {value} over {n} seeds.",
+    "metric_undefined": "{metric} is undefined for every run (one class only in the test set).",
+    "lead_exceeds": "Its interval does not overlap that of the runner-up, {run} ({value}, {lo} to {hi}): the lead "
+                    "exceeds the test-set sampling uncertainty (one training run each: the spread between seeds "
+                    "is not measured).",
+    "lead_within_seeds": "Its lead over {run} ({value}) is {lead}, no larger than the spread across seeds (SD up "
+                         "to {sd}): not a win.",
+    "lead_beyond_seeds": "Its lead over {run} ({value}) is {lead}, larger than the spread across seeds (SD up to "
+                         "{sd}).",
+    "lead_within": "Its interval overlaps that of the runner-up, {run} ({value}, {lo} to {hi}): the two separate "
+                   "intervals cannot tell them apart (a paired test on the same images is sharper).",
+    "tie": "{runs} tie on {metric} at {value}.",
+    "lead_paired": "On the same images, the paired comparison of {run} and {second}: accuracy difference {diff} "
+                   "percentage points (95% CI {lo} to {hi}), paired test {p} (Holm-corrected): {verdict}.",
+    "list_sep": ", ",
+    "pair_sentence": "{a} vs {b}: accuracy {acc_a} vs {acc_b}, difference {diff} percentage points (95% CI {lo} "
+                     "to {hi}); paired test {p} (Holm-corrected): {verdict}.",
+    "significant": "significant at 0.05",
+    "not_significant": "not significant at 0.05",
+    "significant_within_seeds": "significant on these test images, but no larger than the spread across seeds: "
+                                "not a win",
+    "pair_summary": "{k} of {m} pairwise differences are significant at 0.05 after Holm correction.",
+    "pair_summary_seeds": "{w} of these {k} are also larger than the spread across seeds.",
+    "one_seed": "Every kind was trained with one seed: these findings do not measure how far a second training "
+                "run would move the numbers.",
+    "mode_effect": "{backbone}: {mode_a} reached {acc_a} and {mode_b} {acc_b} test accuracy ({verdict}).",
+    "reference_compare": "The earlier homework's model ({name}: {ref}, loss {ref_loss}; reported, not computed here) "
+                         "is beaten by {above} of {n} runs on accuracy; for {sure} of them the whole 95% interval "
+                         "lies above it.",
+    "calibration_best": "Best calibrated: {run} (ECE {ece}, Brier {brier}); least: {worst} (ECE {worst_ece}).",
+    "youden_shift": "At the Youden thresholds, sensitivity changes by {lo} to {hi} percentage points across runs, "
+                    "trading specificity for sensitivity (or back) as the validation set suggests.",
+    "one_run": "Only one run: there is nothing to compare it with.",
+    "no_mistakes": "{run}: no mistakes on the test set.",
+    "fastest": "Fastest at inference on this machine: {backbone} ({ms} ms per image); smallest: {small} ({mb} MB).",
+    "squeezenet_head": "SqueezeNet's new head sits where torchvision puts its classifier: Dropout on the feature "
+                       "map, a 1x1 convolution to the 2 classes, then global average pooling (no ReLU after the "
+                       "convolution, which would clamp the logits).",
+    # seeds
+    "h_seeds": "Repeats: the spread across seeds",
+    "seeds_one": "Each kind was trained once (seed {seeds}), so the spread between training runs is not measured. "
+                 "At this data size a second seed can move test accuracy by several points: differences of that "
+                 "size may be chance (xray report --seeds 0,1,2 measures it).",
+    "seeds_intro": "Runs of one kind that differ only in the seed, at threshold 0.5: mean ± standard deviation over "
+                   "the seeds, each seed's value below it (lowest seed first). The findings call no difference a "
+                   "win that is no larger than this spread.",
+    "col_kind": "kind", "col_seeds": "seeds",
+    # settings that change the numbers
+    "disclosure_intro": "Settings that change the numbers: every one that differs between runs or from the "
+                        "homework, and always the precision, the resize, the epoch evaluated and (frozen runs) the "
+                        "feature views, with what each changes.",
+    "col_setting": "setting", "col_value": "value", "col_homework": "the homework", "col_differs": "differs",
+    "col_effect": "what it changes", "col_speed": "training speed (images / s)",
+    "select_best": "the epoch with the lowest validation loss", "select_last": "the last epoch",
+    "views_fresh": "a fresh ColorJitter draw every epoch", "views_stored": "{k} stored augmented view(s) per image",
+    "views_no_augment": "no augmentation",
+    "world_value": "{n} process(es), SyncBatchNorm {sync}",
+    "set_precision": "precision", "set_resize_mode": "resize", "set_select": "epoch evaluated",
+    "set_feature_views": "frozen: augmentation of the stored features", "set_world": "data-parallel processes",
+    "set_amp": "mixed precision (amp)", "set_class_weights": "class weights", "set_val_split": "validation split",
+    "set_val_fraction": "validation share", "set_early_stopping": "early stopping (patience)",
+    "set_train_fraction": "share of training images", "set_dataset": "dataset", "set_weights": "initial weights",
+    "set_img_size": "image size (crop / resize)", "set_epochs": "epochs", "set_batch_size": "batch size",
+    "set_lr": "learning rate", "set_weight_decay": "weight decay", "set_dropout": "dropout",
+    "set_optimizer": "optimizer", "set_scheduler": "scheduler", "set_augment": "augmentation (ColorJitter)",
+    "set_jitter": "ColorJitter strength", "set_deterministic": "deterministic algorithms", "set_momentum": "momentum",
+    "set_step_size": "scheduler step (epochs)", "set_gamma": "scheduler decay", "set_mnist_size": "PneumoniaMNIST size",
+    "set_synthetic_train": "synthetic training images", "set_synthetic_test": "synthetic test images",
+    "eff_precision": "bf16 or fp16 autocast runs the forward pass in 16-bit floats (weights and optimiser stay "
+                     "fp32): several times faster on a CPU with AMX, with small differences in every number "
+                     "(benchmarks/README.md measures them).",
+    "eff_resize_mode": "square squashes the whole radiograph to R x R, as the homework did; shorter-side keeps the "
+                       "aspect ratio, so the centre crop cuts the outer lung fields of a wide image.",
+    "eff_select": "The homework evaluated the model after its last epoch; evaluating the epoch with the lowest "
+                  "validation loss picks the checkpoint on the validation set, and test numbers swing by several "
+                  "points from epoch to epoch at this data size.",
+    "eff_feature_views": "The frozen head trains on stored features of each training image (computed once, with "
+                         "the given number of ColorJitter views), while the homework draws a fresh ColorJitter "
+                         "every epoch: less augmentation variety, many times faster.",
+    "eff_world": "Data-parallel training over several processes; with SyncBatchNorm the BatchNorm statistics "
+                 "cover the global batch, so the run means what it would on one process.",
+    "eff_amp": "Whether mixed precision may be used (auto: where the hardware has it); the precision row says "
+               "what was computed.",
+    "eff_class_weights": "The loss weights each class by its inverse frequency, which moves the balance between "
+                         "sensitivity and specificity.",
+    "eff_val_split": "patient: the validation images are carved out of the training images by patient; given: the "
+                     "data's own validation folder (16 images in Kaggle's). It decides the epoch evaluated and the "
+                     "Youden threshold.",
+    "eff_val_fraction": "The share of training patients held out for validation: fewer training images, a steadier "
+                        "choice of epoch and threshold.",
+    "eff_early_stopping": "Training stops after this many epochs without a lower validation loss, so runs may "
+                          "train fewer epochs than set.",
+    "eff_train_fraction": "Runs on a share of the training patients are learning-curve runs: they appear only in "
+                          "the learning-curve section, never in Tasks B to E.",
+    "eff_dataset": "A different image source: the numbers say nothing about the Kaggle chest X-rays the homework "
+                   "used.",
+    "eff_weights": "The starting weights decide what transfer learning can transfer: random weights measure "
+                   "training from scratch.",
+    "eff_img_size": "Smaller images are faster and lose detail; every number depends on it.",
+    "eff_epochs": "More or fewer passes over the training images than the homework's.",
+    "eff_batch_size": "Images per optimiser step: changes the noise of each step and the BatchNorm statistics.",
+    "eff_lr": "The optimiser's step size.",
+    "eff_weight_decay": "The strength of the L2 penalty on the weights.",
+    "eff_dropout": "The share of the head's inputs dropped while training: a regulariser.",
+    "eff_optimizer": "A different optimiser from the homework's AdamW.",
+    "eff_scheduler": "The learning rate changes over the epochs instead of staying constant.",
+    "eff_augment": "Without ColorJitter every epoch sees the same pixels: more overfitting.",
+    "eff_jitter": "How strongly ColorJitter varies brightness, contrast, saturation and hue.",
+    "eff_deterministic": "Non-deterministic GPU kernels: a rerun gives slightly different numbers.",
+    "eff_momentum": "SGD's momentum.",
+    "eff_step_size": "Epochs between learning-rate decays.",
+    "eff_gamma": "The factor of each learning-rate decay.",
+    "eff_mnist_size": "The resolution of the PneumoniaMNIST images before resizing.",
+    "eff_synthetic_train": "The number of generated training images.",
+    "eff_synthetic_test": "The number of generated test images.",
+    "eff_other": "A training setting that differs from the homework's (see RunConfig in xray_utils/config.py).",
+    # table labels
+    "col_run": "run", "col_backbone": "backbone", "col_mode": "mode", "col_weights": "initial weights",
+    "col_dataset": "dataset", "col_img_size": "image size (crop / resize)", "col_epochs": "epochs (evaluated)",
+    "col_batch": "batch", "col_lr": "learning rate", "col_optimizer": "optimizer", "col_scheduler": "scheduler",
+    "col_augment": "augmentation", "col_dropout": "dropout", "col_seed": "seed",
+    "col_train_time": "training time", "col_n": "images (train / val / test)",
+    "col_params": "parameters", "col_trainable": "trainable ({mode})", "col_head": "new head",
+    "col_macs": "MACs ({img} px)", "col_macs_224": "MACs (224 px)", "col_latency": "latency (ms / image)",
+    "col_size": "size (MB)", "col_top1": "ImageNet top-1",
+    "col_threshold": "threshold", "col_brier": "Brier score", "col_ece": "ECE",
+    "col_pair": "pair", "col_diff": "accuracy difference (pp)", "col_p_mcnemar": "McNemar p (independent images)",
+    "col_p_holm": "p (paired, Holm)",
+    "col_verdict": "at 0.05",
+    "metric_accuracy": "accuracy", "metric_loss": "loss", "metric_sensitivity": "sensitivity",
+    "metric_specificity": "specificity", "metric_precision": "precision", "metric_npv": "NPV", "metric_f1": "F1",
+    "metric_roc_auc": "ROC-AUC", "metric_pr_auc": "PR-AUC", "metric_brier": "Brier score",
+    "mode_finetune": "fine-tune", "mode_frozen": "frozen", "mode_scratch": "from scratch",
+    "weights_imagenet_short": "ImageNet", "weights_none_short": "random (none)",
+    "yes": "yes", "no": "no",
+    # figure labels
+    "kind_tp": "true positive", "kind_fp": "false positive", "kind_fn": "false negative", "kind_tn": "true negative",
+    "kind_tp_short": "TP", "kind_fp_short": "FP", "kind_fn_short": "FN", "kind_tn_short": "TN",
+    "true_label": "true {label}", "p_label": "P(pneumonia) {p}",
+    # data exploration (00)
+    "h_data": "Data exploration",
+    "h_counts": "Images per split and class",
+    "h_patients": "Patients per split and leakage check",
+    "h_samples": "Sample images",
+    "h_intensity": "Pixel intensities",
+    "h_sizes": "Image sizes (before resizing)",
+    "col_split": "split", "col_images": "images", "col_patients": "patients", "col_share": "PNEUMONIA share",
+    "leak_none": "No patient id appears in more than one split.",
+    "leak_found": "{n} patient id(s) appear in more than one split: {pairs}.",
+    "leak_caveat": "The ids come from the file names, and Kaggle's personNNN numbering may be per split: a shared "
+                   "id need not be the same person, and distinct ids cannot prove that no person is in two splits.",
+    "skipped_images": "Skipped (unreadable): {n}: {files}.",
+    "samples_note": "The first {n} training images of each class, with their file ids.",
+    "intensities_note": "Pixel values of up to {n} training images per class, evenly spaced.",
+    "check_ok": "The data check (identical images by content, unreadable or stray files) found no problems.",
+    "check_problems": "The data check (identical images by content, unreadable or stray files) found:",
+    "sizes_sampled": "Original sizes of {n} images (at most {per_split} per split, evenly spaced).",
+    # run notebooks (01/02)
+    "h_run_summary": "Test metrics of this run",
+    # overfitting, measured (report/overfitting_view.py)
+    "h_overfitting": "Overfitting, measured from the training curves",
+    "of_rule": "The rule: a run overfits when its validation loss over the last {window} epochs (all epochs after its "
+               "minimum, if fewer; at least {min_after}) averages {mild}% or more above its minimum while its training "
+               "loss keeps falling; strongly from {strong}%. A star on the training curves marks each run's "
+               "validation-loss minimum.",
+    "of_caveat": "Training loss and accuracy are running means over each epoch, with augmentation and dropout on; "
+                 "validation is measured after the epoch without them. The gaps below (loss: validation minus "
+                 "training; accuracy: training minus validation) therefore understate overfitting early in training.",
+    "col_of_min": "validation-loss minimum (epoch)", "col_of_rise": "rise after it",
+    "col_of_train": "training loss since", "col_of_gap_selected": "gap at evaluated epoch: loss / accuracy",
+    "col_of_gap_last": "gap at last epoch: loss / accuracy", "col_of_test": "accuracy: train / test",
+    "col_of_grade": "overfitting",
+    "grade_none": "none", "grade_mild": "mild", "grade_strong": "strong", "grade_na": "too few epochs",
+    "of_improving": "{run}: validation loss was lowest at the last epoch ({epoch}, {value}): no sign of overfitting.",
+    "of_flat": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epoch(s) "
+               "averaged {rise_pct} above it, under the rule's {mild}%: no overfitting.",
+    "of_rising": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epochs "
+                 "averaged {rise} ({rise_pct}) above it while training loss fell by {train_fall}: {grade} overfitting.",
+    "of_unstable": "{run}: validation loss rose {rise_pct} above its minimum (epoch {epoch}), but training loss did not "
+                   "fall either ({train_change}): unstable training rather than overfitting.",
+    "of_too_short": "{run}: {epochs} epoch(s), {after} after the validation-loss minimum: too few to tell whether it "
+                    "overfits.",
+    "of_gap": "At the evaluated epoch ({epoch}) training accuracy was {train}, validation {val}, test {test}.",
+    "of_seeds": "{run}, {n} seeds: overfits in {k} of {n} (strong in {strong}, mild in {mild}); validation loss "
+                "bottomed out at epoch {epoch} and the last epochs averaged {rise_pct} above it; training minus test "
+                "accuracy {gap} (mean ± SD across seeds).",
+    "of_seeds_unknown": "{k} of them had too few epochs to tell.",
+    "of_summary": "By this rule, {k} of {n} runs overfit: {runs}.",
+    "of_summary_none": "By this rule, none of the {n} runs overfits.",
+    # learning curves (report/learning_view.py)
+    "h_learning": "Learning curves: does the amount of training data change the ranking?",
+    "lc_intro": "Every run kind was trained on {fractions} of the training images (whole patients, both classes kept; "
+                "validation and test unchanged). Lines join the means over seeds; error bars are the 95% bootstrap "
+                "intervals; with several seeds the band is mean ± SD and the dots are the seeds. Two kinds differ "
+                "beyond the uncertainty only where their intervals (the wider of the bootstrap interval and "
+                "mean ± SD) do not overlap.",
+    "lc_one_size": "Every run used the same training-set size ({n} images), so there is no learning curve: "
+                   "`xray report --fractions 0.1,0.25,0.5,1` also trains each run kind on those shares of the "
+                   "training set.",
+    "lc_axis": "training images (log scale)",
+    "lc_at_smallest": "{metric} with the fewest training images ({n}): {a} {va} vs {b} {vb}: {verdict}.",
+    "lc_at_full": "{metric} with the most training images ({n}): {a} {va} vs {b} {vb}: {verdict}.",
+    "lc_ahead": "{run} ahead beyond the uncertainty",
+    "lc_no_diff": "no difference beyond the uncertainty",
+    "lc_cross_real": "The {metric} lines cross beyond the uncertainty: {first} leads at {n1} images, {second} at {n2}.",
+    "lc_cross_nominal": "The {metric} means change order between {n1} and {n2} images, but within the uncertainty.",
+    "lc_no_cross": "The {metric} lines of {a} and {b} do not cross.",
+    "lc_claim_backbone": "The homework's claim that with little data {small} adapts better and with more data {deep}'s "
+                         "depth wins ({mode}, {metric}): {verdict}. {deep} minus {small}: {d_small} with {n_small} "
+                         "images, {d_full} with {n_full}; the full training set is the most this data can test, so "
+                         "'much more data' can only be judged by this trend.",
+    "lc_claim_frozen": "{backbone}, frozen vs fine-tuned with the most training images ({n}): test accuracy "
+                       "{acc_frozen} vs {acc_tuned}, {accuracy}; by the overfitting rule {k_frozen} of {n_frozen} "
+                       "frozen and {k_tuned} of {n_tuned} fine-tuned runs overfit. The homework's claim that the "
+                       "frozen extractor avoids overfitting but reaches lower accuracy: {verdict}.",
+    "lc_acc_lower": "lower beyond the uncertainty", "lc_acc_tie": "no difference beyond the uncertainty",
+    "lc_acc_higher": "higher beyond the uncertainty",
+    "lc_verdict_holds": "holds on this data", "lc_verdict_partly": "holds only in part",
+    "lc_verdict_not_supported": "not supported by this data",
+    "lc_verdict_contradicted": "contradicted (the order is reversed beyond the uncertainty)",
+}
