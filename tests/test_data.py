@@ -98,7 +98,8 @@ def test_train_fraction_keeps_whole_patients_and_both_classes_and_leaves_val_and
     assert part.full_train.ids == full.train.ids
     assert part.train.ids == [full.train.ids[i] for i in part.train_rows]
     kept = set(part.train.patients)
-    assert sorted(part.train.ids) == sorted(i for i, p in zip(full.train.ids, full.train.patients) if p in kept)
+    whole = [i for i, p in zip(full.train.ids, full.train.patients, strict=True) if p in kept]
+    assert sorted(part.train.ids) == sorted(whole)  # every image of a kept patient, nothing else
     have, had = np.bincount(part.train.labels, minlength=2), np.bincount(full.train.labels, minlength=2)
     assert (have >= np.ceil(0.25 * had)).all() and (have > 0).all() and have.sum() < 0.5 * had.sum()
     assert "train fraction 0.25" in part.source and "train fraction" not in full.source

@@ -22,7 +22,7 @@ from .split import DATA_README, DATA_SEED, Split
 def class_counts(labels) -> dict[str, int]:
     """{"NORMAL": n, "PNEUMONIA": p}: images per class, both classes always present."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64).reshape(-1), minlength=len(CLASS_NAMES))
-    return dict(zip(CLASS_NAMES, (int(c) for c in counts)))
+    return dict(zip(CLASS_NAMES, (int(c) for c in counts), strict=True))
 
 
 def shared_patients(splits: Iterable[Split]) -> dict[tuple[str, str], list[str]]:

@@ -59,7 +59,7 @@ class Split:
         """Changes when any file (relative path, size, mtime) or array byte changes."""
         h = hashlib.sha1(f"{self.name}|{CACHE_VERSION}\n".encode())
         if self.paths is not None:
-            for rel, p in zip(self.ids, self.paths):
+            for rel, p in zip(self.ids, self.paths, strict=True):
                 try:
                     st = p.stat()
                 except OSError as e:
