@@ -39,7 +39,7 @@ def _sources(split: str, n: int, rng: np.random.Generator) -> list[tuple[int, st
     n_normal = max(1, round(n * (NORMAL_SHARE if split == "train" else 0.5)))
     counts = (n_normal, n - n_normal)
     picked = []
-    for label, (cls, k) in enumerate(zip(CLASS_NAMES, counts)):
+    for label, (cls, k) in enumerate(zip(CLASS_NAMES, counts, strict=True)):
         folder = SAMPLE / split / cls
         files = sorted(folder.glob("*.jpeg")) if folder.is_dir() else []
         if len(files) >= k:
