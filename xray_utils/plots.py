@@ -464,6 +464,7 @@ def curves_spread(groups: Mapping[str, Sequence[pd.DataFrame]]) -> Figure:
     for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs only
         ax.grid(alpha=0.3)
     if groups:
         ax_acc.legend(fontsize="small", loc="best")
