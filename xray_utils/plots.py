@@ -435,7 +435,7 @@ def learning_curves(summary: pd.DataFrame, metrics: Sequence[str] = ("roc_auc", 
         ax.set(xlabel=xlabel, ylabel=labels.get(metric, metric))
         ax.grid(alpha=0.3)
     if axes.size and axes[0].get_legend_handles_labels()[0]:
-        axes[-1].legend(fontsize="small", loc="lower right")
+        axes[-1].legend(fontsize="small", loc="best")
     return fig
 
 

@@ -164,8 +164,8 @@ def learning_parts(runs: Sequence, lang: str) -> list:
 
 
 def show_learning_curves(report) -> None:
-    """The learning-curve section for a ``Report`` (its runs and language)."""
-    for part in learning_parts(report.runs, report.lang):
+    """The learning-curve section for a ``Report``: every run it loaded, whatever its training fraction."""
+    for part in learning_parts(getattr(report, "all_runs", report.runs), report.lang):
         if isinstance(part, str):
             show_html(part)
         else:

@@ -142,5 +142,6 @@ def overfitting_html(runs: Sequence, lang: str) -> str:
 
 
 def show_overfitting(report) -> None:
-    """Task D's overfitting section for a ``Report`` (its runs and language)."""
+    """Task D's overfitting section for a ``Report``: its full-data runs (``report.runs``), like the rest of
+    Task D; runs on a training fraction count in the learning-curve section's frozen-extractor claim."""
     show_html(overfitting_html(report.runs, report.lang))
