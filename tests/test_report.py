@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xray_utils import evaluate, report, report_text, train
+from xray_utils import evaluate, plots, report, report_text, train
 from xray_utils.config import RunConfig
 from xray_utils.errors import ConfigError, XrayError
 from xray_utils.report import findings, gradcam_view, settings_view, statistics_view, tasks_view
@@ -173,6 +173,9 @@ def test_roc_legend_quotes_the_tables_auc(root):
         auc = report.fmt_num(run.metrics["test"]["roc_auc"])
         assert labels[run.config.run_kind][0] == f"{run.config.run_kind} (AUC {auc})"
         assert f'<span class="value">{auc}</span>' in rows[run.name]["roc_auc"]
+    fig = plots.roc_pr_spread({kind: [(run.y, run.p) for run in runs] for kind, runs in r.kinds.items()}, labels)
+    roc_axes = fig.axes[0]
+    assert [t.get_text() for t in roc_axes.get_legend().get_texts()] == [labels[kind][0] for kind in r.kinds]
 
 
 def test_pairwise_sentences_follow_the_holm_corrected_paired_p_values(root):
