@@ -118,8 +118,8 @@ def run_parallel(plans: list[RunPlan], jobs: int, kernel: str, log: Log, stream:
             job = running[name]
             if line is not None:
                 job.error = job.error or notebooks.parse_error(line)
-                if job.error is None:
-                    stream(f"[{name}] {line}")
+                if job.error is None:  # the worker's lines come indented; the name in front says whose they are
+                    stream(f"[{name}] {line[4:] if line.startswith('    ') else line}")
                 continue
             # the job's output has ended: the process is done
             job.proc.wait()
