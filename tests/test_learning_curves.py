@@ -26,8 +26,8 @@ SQ, RN = "squeezenet1_1-finetune", "resnet18-finetune"
 
 def curves(values_a, values_b, fractions=(0.1, 0.5, 1.0), half_width=0.02):
     """A summary of two kinds with the given ROC-AUC (= accuracy) at each fraction, one seed."""
-    points = [point(SQ, f, auc=a, acc=a, half_width=half_width) for f, a in zip(fractions, values_a)]
-    points += [point(RN, f, auc=b, acc=b, half_width=half_width) for f, b in zip(fractions, values_b)]
+    points = [point(SQ, f, auc=a, acc=a, half_width=half_width) for f, a in zip(fractions, values_a, strict=True)]
+    points += [point(RN, f, auc=b, acc=b, half_width=half_width) for f, b in zip(fractions, values_b, strict=True)]
     return lc.summarise(points)
 
 

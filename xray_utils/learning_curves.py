@@ -151,7 +151,7 @@ class Comparison:
     def crossing(self) -> tuple[AtSize, AtSize] | None:
         """The first pair of neighbouring sizes between which the means change order (ties skipped)."""
         ordered = [s for s in self.sizes if s.nominal != "tie"]
-        for left, right in zip(ordered, ordered[1:]):
+        for left, right in zip(ordered, ordered[1:], strict=False):
             if left.nominal != right.nominal:
                 return left, right
         return None

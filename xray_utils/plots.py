@@ -415,7 +415,7 @@ def learning_curves(summary: pd.DataFrame, metrics: Sequence[str] = ("roc_auc", 
     labels = dict(labels or {})
     fig = _figure(10, 4.0)
     axes = np.atleast_1d(fig.subplots(1, len(metrics)))
-    for ax, metric in zip(axes, metrics):
+    for ax, metric in zip(axes, metrics, strict=True):
         rows = summary[summary["metric"] == metric].sort_values("n_train")
         for kind, line in rows.groupby("kind", sort=True):
             c, x, mean = run_colour(kind), line["n_train"].to_numpy(), line["mean"].to_numpy()
@@ -425,7 +425,7 @@ def learning_curves(summary: pd.DataFrame, metrics: Sequence[str] = ("roc_auc", 
             sd = line["sd"].to_numpy()
             if np.isfinite(sd).any():
                 ax.fill_between(x, mean - np.nan_to_num(sd), mean + np.nan_to_num(sd), color=c, alpha=0.15, lw=0)
-                seeds_x = np.concatenate([[n] * len(v) for n, v in zip(x, line["values"])])
+                seeds_x = np.concatenate([[n] * len(v) for n, v in zip(x, line["values"], strict=True)])
                 ax.scatter(seeds_x, np.concatenate(list(line["values"])), s=10, color=c, alpha=0.7, zorder=3)
         ax.set_xscale("log")
         ticks = sorted(set(rows["n_train"]))
