@@ -15,8 +15,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import data
-from ..config import CLASS_NAMES, default_project_dir
+from .. import data, settings
+from ..config import CLASS_NAMES
 from ..errors import XrayError
 from ..report_text import check_lang, text
 from ..runs import Run, collect, load_run
@@ -56,7 +56,7 @@ class Report:
     @classmethod
     def load(cls, runs_root: str | Path | None = None, names: str | Sequence[str] = "", lang: str = "en",
              reference: Reference | dict | None = None) -> "Report":
-        root = Path(runs_root).expanduser() if runs_root else default_project_dir() / "reports" / "runs"
+        root = Path(runs_root).expanduser() if runs_root else settings.default_runs_root()
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",") if n.strip()]
         if names:
