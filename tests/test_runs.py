@@ -1,6 +1,14 @@
+import errno
 import os
+import signal
+import subprocess
+import sys
+import time
 
+import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from xray_utils import atomic
 from xray_utils.config import RunConfig
@@ -70,3 +78,119 @@ def test_collect_skips_incomplete_runs(tmp_path):
     RunDir(tmp_path / "a").prepare(RunConfig())
     assert collect(tmp_path) == []
     assert collect(tmp_path / "missing") == []
+
+
+# ---- reuse or refuse, phrased for the caller ---------------------------------------------------------
+
+
+def test_reuse_state_decides_without_writing_and_phrases_the_fix_for_the_caller(tmp_path):
+    rd = RunDir(tmp_path / "run")
+    assert rd.reuse_state(RunConfig(epochs=2)) == "new"
+    assert not rd.path.exists()  # deciding writes nothing
+    rd.prepare(RunConfig(epochs=2))
+    before = sorted(p.name for p in rd.path.iterdir())
+    with pytest.raises(ConfigError) as cli_error:
+        rd.reuse_state(RunConfig(epochs=3), caller="cli")
+    assert "--force" in cli_error.value.hint and "--out" in cli_error.value.hint
+    with pytest.raises(ConfigError) as nb_error:
+        rd.reuse_state(RunConfig(epochs=3), caller="notebook")
+    assert "force = True" in nb_error.value.hint and "run_dir" in nb_error.value.hint
+    assert "--" not in nb_error.value.hint
+    assert rd.reuse_state(RunConfig(epochs=3), force=True) == "new"
+    assert sorted(p.name for p in rd.path.iterdir()) == before  # still nothing cleared
+
+
+# ---- one owner per run directory ---------------------------------------------------------------------
+
+HOLD = """
+import sys, time
+from xray_utils.runs import RunDir
+lock = RunDir(sys.argv[1]).acquire()
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def _holder(run_dir):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_busy_run_directory_stops_a_second_process_at_once(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = _holder(run_dir)
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(XrayError) as e:
+            RunDir(run_dir).acquire()
+        assert time.perf_counter() - t0 < 2  # no waiting
+        assert str(run_dir) in e.value.message and f"process {proc.pid}" in e.value.message
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_lock_of_a_killed_process_does_not_block(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = _holder(run_dir)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (run_dir / ".lock").exists()  # the file stays behind, but nobody holds it
+    with RunDir(run_dir).acquire():
+        with pytest.raises(XrayError, match="in use by another run"):
+            RunDir(run_dir).acquire()  # held now, even against this same process
+    RunDir(run_dir).acquire().release()  # and released on exit
+
+
+def test_cli_train_into_a_busy_run_directory_fails_with_a_clear_message(tmp_path, capsys):
+    from xray_utils import cli
+
+    run_dir = tmp_path / "run"
+    proc = _holder(run_dir)
+    try:
+        code = cli.main(["train", "--dataset", "synthetic", "--weights", "none", "--img-size", "32", "--epochs", "1",
+                         "--no-progress", "--out", str(run_dir)])
+    finally:
+        proc.kill()
+        proc.wait()
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert f"{run_dir} is in use by another run" in err and str(proc.pid) in err
+    assert not (run_dir / "config.json").exists()  # the other run's folder was not touched
+
+
+# ---- a disk that refuses to write ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "no space left on"), (errno.EROFS, "read-only file system:")])
+def test_a_refused_write_is_a_clear_error_and_keeps_the_old_file(tmp_path, monkeypatch, code, words):
+    target = tmp_path / "last.pt"
+    atomic.torch_save({"epoch": 1}, target)
+
+    def refuse(obj, f, *args, **kwargs):
+        f.write(b"partial")
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(torch, "save", refuse)
+    with pytest.raises(XrayError) as e:
+        atomic.torch_save({"epoch": 2}, target)
+    assert e.value.message == f"cannot write last.pt: {words} {tmp_path}"
+    assert "run the same command again" in e.value.hint
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left
+    assert torch.load(target, weights_only=False) == {"epoch": 1}
+
+
+# ---- predictions ---------------------------------------------------------------------------------------
+
+
+def test_predictions_keep_patients_and_full_precision(tmp_path):
+    rd = RunDir(tmp_path / "run")
+    rd.path.mkdir()
+    p = np.array([0.49999971234, 0.123456789012, 0.5])
+    rd.write_predictions(["a", "b", "c"], np.array([0, 1, 1]), p, patients=["007", "007", "p2"])
+    df = pd.read_csv(rd.predictions, dtype={"id": str, "patient": str})
+    assert list(df.columns) == ["id", "patient", "label", "p_pneumonia", "prediction"]
+    np.testing.assert_allclose(df["p_pneumonia"], p, rtol=1e-9)
+    assert list(df["prediction"]) == [0, 0, 1]  # 0.4999997 stays below the threshold
+    assert list(df["patient"]) == ["007", "007", "p2"]

@@ -1,11 +1,14 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
 A crash (or SIGKILL) in the middle of a write leaves either the old file or the new one, never half of
-one, because ``os.replace`` is atomic on the same filesystem.
+one, because ``os.replace`` is atomic on the same filesystem. A write the disk refuses (full, read-only,
+no permission) ends as an ``XrayError`` naming the folder, with the temporary file removed and the old
+file untouched: a full disk in epoch 7 leaves epoch 6's checkpoint loadable.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -13,24 +16,51 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import XrayError
+
+# errno -> how the folder is described ("cannot write X: <reason> <folder>") and how to fix it
+_DISK_ERRORS = {
+    errno.ENOSPC: ("no space left on", "free some space there (or write to another disk)"),
+    errno.EDQUOT: ("disk quota exceeded on", "free some space there (or write to another disk)"),
+    errno.EROFS: ("read-only file system:", "write to a writable folder"),
+    errno.EACCES: ("no permission to write in", "write to a folder you own (or fix its permissions)"),
+    errno.EPERM: ("no permission to write in", "write to a folder you own (or fix its permissions)"),
+}
+RERUN = "; then run the same command again: a run resumes after its last saved epoch"
+
+
+def disk_error(e: OSError, target: str | os.PathLike) -> XrayError | None:
+    """The user-facing error for a write the disk refused, or None for any other OSError (a bug)."""
+    if e.errno not in _DISK_ERRORS:
+        return None
+    reason, fix = _DISK_ERRORS[e.errno]
+    target = Path(target)
+    return XrayError(f"cannot write {target.name}: {reason} {target.parent}", fix + RERUN)
+
 
 @contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it onto ``target``."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
         yield tmp_path
         # mkstemp makes the file owner-only; give it the permissions a plain open() would have
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, target)
+    except OSError as e:
+        error = disk_error(e, target)
+        if error is None:
+            raise
+        raise error from None
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 
@@ -51,8 +81,10 @@ def write_json(target: str | os.PathLike, obj: Any) -> None:
 def torch_save(obj: Any, target: str | os.PathLike) -> None:
     import torch
 
-    with atomic_path(target) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        # through a Python file object: a refused write surfaces as OSError(errno), which torch.save
+        # given a path would turn into a RuntimeError without the reason
+        torch.save(obj, f)
 
 
 def _json_default(o: Any) -> Any:

@@ -2,7 +2,7 @@
 
 Which images to explain is decided once from every run's predictions (``select_cases``), so all runs are
 shown on the SAME images side by side: a true positive, a false negative, ... of the runs' consensus.
-``compute_cams`` rebuilds a run's best model from its directory (config.json + best.pt) and runs
+``compute_cams`` rebuilds a run's best model from its directory (``checkpoint.load_best_model``) and runs
 pytorch-grad-cam's GradCAM on the layer ``models.cam_layer`` names, for the PNEUMONIA score.
 """
 
@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 
 from . import data, models
+from .checkpoint import load_best_model
 from .config import RunConfig
 from .errors import XrayError
-from .runs import RunDir
 
 KINDS = ("tp", "fn", "fp", "tn")  # the order cases are shown in
 PNEUMONIA = 1
@@ -129,23 +129,6 @@ def test_images(cfg: RunConfig, ids: Sequence[str]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------------
 # Grad-CAM
-
-
-def load_best_model(run_dir: str | Path) -> tuple[models.XrayNet, RunConfig]:
-    """The run's best checkpoint in a fresh model (eval mode, every parameter differentiable for Grad-CAM)."""
-    rd = RunDir(run_dir)
-    if not rd.best_checkpoint.exists():
-        raise XrayError(f"{rd.path} has no best.pt checkpoint", "train the run first (xray train / xray report)")
-    cfg = RunConfig.load(rd.config)
-    # built as "finetune" whatever the run's mode: the weights are the same, but a frozen backbone has no
-    # gradients, and Grad-CAM needs the gradient of the score at the CAM layer
-    model = models.build_model(cfg.backbone, "finetune", None, cfg.dropout)
-    try:
-        state = torch.load(rd.best_checkpoint, map_location="cpu", weights_only=False)["model"]
-        model.load_state_dict(state)
-    except Exception as e:
-        raise XrayError(f"cannot load {rd.best_checkpoint}: {e}", "rerun the run with --force") from None
-    return model.eval(), cfg
 
 
 def compute_cams(run_dir: str | Path, ids: Sequence[str], target: int = PNEUMONIA,
