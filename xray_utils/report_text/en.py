@@ -262,8 +262,8 @@ EN = {
                "averaged {rise_pct} above it, under the rule's {mild}%: no overfitting.",
     "of_rising": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epochs "
                  "averaged {rise} ({rise_pct}) above it while training loss fell by {train_fall}: {grade} overfitting.",
-    "of_unstable": "{run}: validation loss rose {rise_pct} above its minimum (epoch {epoch}), but training loss did not "
-                   "fall either ({train_change}): unstable training rather than overfitting.",
+    "of_unstable": "{run}: validation loss rose {rise_pct} above its minimum (epoch {epoch}), but training loss did "
+                   "not fall either ({train_change}): unstable training rather than overfitting.",
     "of_too_short": "{run}: {epochs} epoch(s), {after} after the validation-loss minimum: too few to tell whether it "
                     "overfits.",
     "of_gap": "At the evaluated epoch ({epoch}) training accuracy was {train}, validation {val}, test {test}.",
