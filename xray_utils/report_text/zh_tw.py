@@ -34,8 +34,10 @@ ZH_TW = {
                     "中位數（批次大小 1）；大小為 fp32 權重；ImageNet top-1 為 torchvision 公布的 1000 類模型準確率。",
     "task_bc_intro": "每次執行：訓練集與驗證集每個 epoch 的損失與準確率（虛線標出驗證損失最低的 epoch），"
                      "接著是所評估 epoch 在門檻值 0.5 時的測試集混淆矩陣（選擇規則見設定）。",
-    "task_d_intro": "所有執行疊合比較：每個 epoch 的訓練曲線，以及測試集上的 ROC 與精確度-召回率曲線（圖例中的曲線下面積與表格相同）。",
-    "task_d_intro_seeds": "所有類型疊合比較：每個 epoch 的訓練曲線為各亂數種子的平均（色帶為驗證曲線在各種子間的範圍），"
+    "task_d_intro": "所有執行疊合比較：每個 epoch 的訓練曲線，以及測試集上的 ROC 與精確度-召回率曲線（圖例中的曲線下面"
+                    "積與表格相同）。",
+    "task_d_intro_seeds": "所有類型疊合比較：每個 epoch 的訓練曲線為各亂數種子的平均（色帶為驗證曲線在各種子間的範圍）"
+                          "，"
                           "接著是測試集上的 ROC 曲線（各種子平均，色帶為範圍）與精確度-召回率曲線（每個種子一條）；"
                           "圖例引用表格中的曲線下面積，以各種子的平均 ± 標準差表示。",
     "first_seed_shown": "此處顯示亂數種子 {seed}（共 {n} 個中的第一個）；亂數種子一節與任務 D 顯示全部種子。",
@@ -48,19 +50,23 @@ ZH_TW = {
                            "此門檻值在驗證集上選出，從未使用測試集。",
     "reference_note": "為報告值，非本專案計算",
     "reference_row": "先前作業的模型（{name}），{note}",
-    "reference_left_out": "先前作業的模型（{name}：準確率 {acc}，損失 {loss}；{note}）未列入表格：它是在 Kaggle 測試集（624 張影像）上以 "
+    "reference_left_out": "先前作業的模型（{name}：準確率 {acc}，損失 {loss}；{note}）未列入表格：它是在 Kaggle 測試集"
+                          "（624 張影像）上以 "
                           "224 px 測得，而這些執行的條件不同：{why}。",
     "hw3_dataset": "資料集為 {datasets}，而非 Kaggle 的 chest_xray 資料夾",
     "hw3_test_set": "測試集為 {n} 張影像（NORMAL {normal} 張 / PNEUMONIA {pneumonia} 張），而非 Kaggle 的 624 張"
                     "（234 / 390）",
     "hw3_img_size": "影像大小為 {sizes} px，而非 224",
-    "stats_intro": "在相同 {n} 張測試影像上成對比較各次執行（門檻值 0.5），以{unit}為單位：準確率差異（前者減後者）附成對 "
+    "stats_intro": "在相同 {n} 張測試影像上成對比較各次執行（門檻值 0.5），以{unit}為單位：準確率差異（前者減後者）附成"
+                   "對 "
                    "bootstrap 95% 信賴區間（{method}），判定則來自以{unit}為單位的成對符號翻轉置換檢定，"
                    "並針對 {m} 組比較做 Holm 校正。",
-    "stats_mcnemar": "旁列的 McNemar 精確檢定僅供參考：它把每張影像視為獨立個案，因此當一位病患有多張影像時，其 p 值會偏小。",
+    "stats_mcnemar": "旁列的 McNemar 精確檢定僅供參考：它把每張影像視為獨立個案，因此當一位病患有多張影像時，其 p 值會"
+                     "偏小。",
     "stats_seeds": "此處每種類型以其最小的亂數種子代表；差異若不大於各種子間的離散程度（見亂數種子一節），"
                    "無論 p 值為何都不算勝出。",
-    "gradcam_intro": "每次執行在相同 {n} 張測試影像上 PNEUMONIA 分數的 Grad-CAM（由所有執行的預測一次選出，涵蓋{kinds}）。"
+    "gradcam_intro": "每次執行在相同 {n} 張測試影像上 PNEUMONIA 分數的 Grad-CAM（由所有執行的預測一次選出，涵蓋{kinds}"
+                     "）。"
                      "暖色區域提高了 PNEUMONIA 分數。每個標題：該執行的結果與其預測為 PNEUMONIA 的機率。",
     "errors_intro": "每次執行最有把握卻判錯的 {k} 張測試影像，附真實類別與預測為 PNEUMONIA 的機率。",
     "calibration_intro": "校準良好的模型，其預測機率等於實際發生頻率（對角線）。Brier 分數：機率的均方誤差；"
@@ -74,7 +80,8 @@ ZH_TW = {
                     "（每種各只訓練一次：未衡量不同亂數種子間的差異）。",
     "lead_within_seeds": "它領先 {run}（{value}）{lead}，不大於各亂數種子間的離散程度（標準差最高 {sd}）：不算勝出。",
     "lead_beyond_seeds": "它領先 {run}（{value}）{lead}，大於各亂數種子間的離散程度（標準差最高 {sd}）。",
-    "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：僅憑各自的信賴區間無法區分兩者（在相同影像上的成對檢定更靈敏）。",
+    "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：僅憑各自的信賴區間無法區分兩者（在相同影像上"
+                   "的成對檢定更靈敏）。",
     "tie": "{runs} 的{metric}同為 {value}。",
     "lead_paired": "在相同影像上成對比較 {run} 與 {second}：準確率差異 {diff} 個百分點（95% 信賴區間 {lo} 至 {hi}），"
                    "成對檢定 {p}（Holm 校正後）：{verdict}。",
@@ -88,7 +95,8 @@ ZH_TW = {
     "pair_summary_seeds": "這 {k} 組中有 {w} 組也大於各亂數種子間的離散程度。",
     "one_seed": "每種類型只以一個亂數種子訓練：這些結論並未衡量再訓練一次會使數字變動多少。",
     "mode_effect": "{backbone}：{mode_a}的測試準確率為 {acc_a}，{mode_b}為 {acc_b}（{verdict}）。",
-    "reference_compare": "先前作業的模型（{name}：{ref}，損失 {ref_loss}；為報告值，非本專案計算）在準確率上被 {n} 次執行中的 "
+    "reference_compare": "先前作業的模型（{name}：{ref}，損失 {ref_loss}；為報告值，非本專案計算）在準確率上被 {n} 次執"
+                         "行中的 "
                          "{above} 次超越；其中 {sure} 次的整個 95% 信賴區間都高於它。",
     "calibration_best": "校準最佳：{run}（ECE {ece}，Brier {brier}）；最差：{worst}（ECE {worst_ece}）。",
     "youden_shift": "改用 Youden 門檻值後，各執行的敏感度變化介於 {lo} 至 {hi} 個百分點，"
@@ -96,7 +104,8 @@ ZH_TW = {
     "one_run": "只有一次執行，無從比較。",
     "no_mistakes": "{run}：測試集上沒有錯誤。",
     "fastest": "本機推論最快：{backbone}（每張 {ms} 毫秒）；最小：{small}（{mb} MB）。",
-    "squeezenet_head": "SqueezeNet 的新分類頭位於 torchvision 放置其分類器之處：先對特徵圖做 Dropout，再以 1x1 卷積輸出 "
+    "squeezenet_head": "SqueezeNet 的新分類頭位於 torchvision 放置其分類器之處：先對特徵圖做 Dropout，再以 1x1 卷積輸出"
+                       " "
                        "2 個類別，最後做全域平均池化（卷積後沒有 ReLU，否則會把 logits 截斷）。",
     "h_seeds": "重複實驗：各亂數種子間的離散程度",
     "seeds_one": "每種類型只訓練一次（亂數種子 {seeds}），因此未衡量不同訓練之間的離散程度。在此資料量下，"
@@ -130,7 +139,8 @@ ZH_TW = {
                        "因此中央裁切會切掉寬影像外側的肺野。",
     "eff_select": "作業在最後一個 epoch 之後評估模型；改為評估驗證損失最低的 epoch，是以驗證集挑選檢查點，"
                   "而在此資料量下測試數字在各 epoch 之間會擺動數個百分點。",
-    "eff_feature_views": "凍結模式的分類頭以每張訓練影像預先儲存的特徵訓練（只計算一次，含指定數量的 ColorJitter 版本），"
+    "eff_feature_views": "凍結模式的分類頭以每張訓練影像預先儲存的特徵訓練（只計算一次，含指定數量的 ColorJitter 版本）"
+                         "，"
                          "而作業每個 epoch 都重新抽取 ColorJitter：資料增強的變化較少，但快很多倍。",
     "eff_world": "以多個行程做資料平行訓練；使用 SyncBatchNorm 時 BatchNorm 統計量涵蓋整個全域批次，"
                  "結果與單一行程相同。",
@@ -201,10 +211,13 @@ ZH_TW = {
     "sizes_sampled": "{n} 張影像的原始尺寸（每個分割最多 {per_split} 張，平均間隔抽樣）。",
     "h_run_summary": "本次執行的測試指標",
     "h_overfitting": "過擬合：由訓練曲線量化",
-    "of_rule": "判定規則：若最後 {window} 個 epoch（最小值之後若不足此數，則取其後所有 epoch，至少 {min_after} 個）的平均"
-               "驗證損失比其最小值高出 {mild}% 以上，且訓練損失仍持續下降，即判定為過擬合；高出 {strong}% 以上為明顯過擬合。"
+    "of_rule": "判定規則：若最後 {window} 個 epoch（最小值之後若不足此數，則取其後所有 epoch，至少 {min_after} 個）的平"
+               "均"
+               "驗證損失比其最小值高出 {mild}% 以上，且訓練損失仍持續下降，即判定為過擬合；高出 {strong}% 以上為明顯過"
+               "擬合。"
                "訓練曲線上的星號標示各次執行驗證損失的最小值。",
-    "of_caveat": "訓練損失與準確率是每個 epoch 期間的移動平均，且開啟資料增強與 dropout；驗證則在 epoch 結束後、不使用兩者時"
+    "of_caveat": "訓練損失與準確率是每個 epoch 期間的移動平均，且開啟資料增強與 dropout；驗證則在 epoch 結束後、不使用"
+                 "兩者時"
                  "量測。因此下表的差距（損失：驗證減訓練；準確率：訓練減驗證）在訓練初期會低估過擬合。",
     "col_of_min": "驗證損失最小值（epoch）", "col_of_rise": "其後上升幅度",
     "col_of_train": "其後訓練損失變化", "col_of_gap_selected": "評估 epoch 的差距：損失 / 準確率",
@@ -212,24 +225,32 @@ ZH_TW = {
     "col_of_grade": "過擬合",
     "grade_none": "無", "grade_mild": "輕度", "grade_strong": "明顯", "grade_na": "epoch 太少",
     "of_improving": "{run}：驗證損失在最後一個 epoch（{epoch}，{value}）最低：沒有過擬合的跡象。",
-    "of_flat": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平均比它高 "
+    "of_flat": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平均"
+               "比它高 "
                "{rise_pct}，未達規則的 {mild}%：沒有過擬合。",
-    "of_rising": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平均比它高 "
+    "of_rising": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平"
+                 "均比它高 "
                  "{rise}（{rise_pct}），同時訓練損失下降了 {train_fall}：{grade}過擬合。",
-    "of_unstable": "{run}：驗證損失比其最小值（第 {epoch} 個 epoch）上升了 {rise_pct}，但訓練損失也沒有下降（{train_change}）："
+    "of_unstable": "{run}：驗證損失比其最小值（第 {epoch} 個 epoch）上升了 {rise_pct}，但訓練損失也沒有下降（"
+                   "{train_change}）："
                    "這是訓練不穩定，而非過擬合。",
     "of_too_short": "{run}：共 {epochs} 個 epoch，驗證損失最小值之後只有 {after} 個：太少，無法判斷是否過擬合。",
     "of_gap": "在評估的 epoch（{epoch}），訓練準確率為 {train}，驗證 {val}，測試 {test}。",
-    "of_seeds": "{run}，{n} 個亂數種子：{n} 個中有 {k} 個過擬合（明顯 {strong} 個、輕度 {mild} 個）；驗證損失在第 {epoch} 個 "
-                "epoch 降到最低，最後幾個 epoch 平均比它高 {rise_pct}；訓練減測試準確率為 {gap}（各種子的平均 ± 標準差）。",
+    "of_seeds": "{run}，{n} 個亂數種子：{n} 個中有 {k} 個過擬合（明顯 {strong} 個、輕度 {mild} 個）；驗證損失在第 "
+                "{epoch} 個 "
+                "epoch 降到最低，最後幾個 epoch 平均比它高 {rise_pct}；訓練減測試準確率為 {gap}（各種子的平均 ± 標準差"
+                "）。",
     "of_seeds_unknown": "其中 {k} 個的 epoch 太少，無法判斷。",
     "of_summary": "依此規則，{n} 次執行中有 {k} 次過擬合：{runs}。",
     "of_summary_none": "依此規則，{n} 次執行都沒有過擬合。",
     "h_learning": "學習曲線：訓練資料量會改變排名嗎？",
-    "lc_intro": "每種執行都以訓練影像的 {fractions} 訓練（以病患為單位抽取，保留兩個類別；驗證集與測試集不變）。折線連接各種子"
-                "的平均值；誤差線為 95% bootstrap 信賴區間；有多個種子時，色帶為平均 ± 標準差，點為各種子的結果。只有在兩者的"
+    "lc_intro": "每種執行都以訓練影像的 {fractions} 訓練（以病患為單位抽取，保留兩個類別；驗證集與測試集不變）。折線連"
+                "接各種子"
+                "的平均值；誤差線為 95% bootstrap 信賴區間；有多個種子時，色帶為平均 ± 標準差，點為各種子的結果。只有在"
+                "兩者的"
                 "區間（bootstrap 區間與平均 ± 標準差中較寬者）不重疊時，差異才算超出不確定性。",
-    "lc_one_size": "所有執行都使用相同的訓練集大小（{n} 張影像），因此沒有學習曲線：`xray report --fractions 0.1,0.25,0.5,1` "
+    "lc_one_size": "所有執行都使用相同的訓練集大小（{n} 張影像），因此沒有學習曲線：`xray report --fractions 0.1,0.25,0"
+                   ".5,1` "
                    "會另外以這些比例的訓練集訓練每種執行。",
     "lc_axis": "訓練影像數（對數刻度）",
     "lc_at_smallest": "訓練影像最少時（{n} 張）的{metric}：{a} {va} 對 {b} {vb}：{verdict}。",
@@ -239,8 +260,10 @@ ZH_TW = {
     "lc_cross_real": "{metric}曲線交叉且超出不確定性：{n1} 張影像時 {first} 領先，{n2} 張時 {second} 領先。",
     "lc_cross_nominal": "{metric}的平均值在 {n1} 與 {n2} 張影像之間交換順序，但仍在不確定性範圍內。",
     "lc_no_cross": "{a} 與 {b} 的{metric}曲線沒有交叉。",
-    "lc_claim_backbone": "作業的主張：資料少時 {small} 適應得較好，資料多時 {deep} 的深度會勝出（{mode}，{metric}）：{verdict}。"
-                         "{deep} 減 {small}：{n_small} 張影像時為 {d_small}，{n_full} 張時為 {d_full}；完整訓練集已是此資料能"
+    "lc_claim_backbone": "作業的主張：資料少時 {small} 適應得較好，資料多時 {deep} 的深度會勝出（{mode}，{metric}）："
+                         "{verdict}。"
+                         "{deep} 減 {small}：{n_small} 張影像時為 {d_small}，{n_full} 張時為 {d_full}；完整訓練集已是此"
+                         "資料能"
                          "檢驗的上限，因此「多得多的資料」只能由此趨勢判斷。",
     "lc_claim_frozen": "{backbone}，訓練影像最多時（{n} 張）凍結與微調的比較：測試準確率 {acc_frozen} 對 {acc_tuned}，"
                        "{accuracy}；依過擬合規則，凍結的 {n_frozen} 次執行中有 {k_frozen} 次、微調的 {n_tuned} 次中有 "
@@ -270,7 +293,8 @@ DESCRIPTIONS_ZH_TW = {
     "mobilenet_v3_small": "MobileNetV3-Small 為手機設計：由深度可分離卷積構成的倒殘差區塊，加上 squeeze-and-excitation "
                           "注意力與低成本的 hard-swish 激活函數，其結構是在延遲限制下以神經架構搜尋找出。"
                           "每張 224 像素影像約需 6 千萬次乘加運算，比 ResNet-18 少 30 倍。",
-    "efficientnet_b0": "EfficientNet-B0 是以神經架構搜尋從 MBConv 區塊（含 squeeze-and-excitation 與 SiLU 激活的倒殘差）"
+    "efficientnet_b0": "EfficientNet-B0 是以神經架構搜尋從 MBConv 區塊（含 squeeze-and-excitation 與 SiLU 激活的倒殘差"
+                       "）"
                        "找出的基準網路。論文的重點是複合縮放：深度、寬度與解析度依固定比例一起放大，得到 B1 至 B7；"
                        "B0 是最小的一個，以十分之一的計算量達到高於 ResNet-50 的 ImageNet 準確率。",
 }
