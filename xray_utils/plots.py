@@ -243,7 +243,8 @@ def reliability(preds: Mapping[str, tuple], n_bins: int = 10) -> Figure:
 
 
 def pvalue_matrix(df: pd.DataFrame) -> Figure:
-    """Holm-adjusted McNemar p-values between runs (log colour scale); each cell also shows the accuracy
+    """Holm-adjusted paired p-values between runs (the patient-level sign-flip test, ``p_holm``; log colour
+    scale); each cell also shows the accuracy
     difference row run minus column run in percentage points. Input: ``evaluate.pairwise_comparisons``."""
     _require(df, ("a", "b", "diff", "p_holm"), "pvalue_matrix")
     names = list(dict.fromkeys([*df["a"], *df["b"]]))
@@ -275,7 +276,7 @@ def pvalue_matrix(df: pd.DataFrame) -> Figure:
                         va="center", fontsize="small", color=ink)
     ax.set_xticks(range(k), names, rotation=30, ha="right")
     ax.set_yticks(range(k), names)
-    ax.set_title(f"McNemar p (Holm); * p < {evaluate.ALPHA}\nΔ = accuracy row − column")
+    ax.set_title(f"paired p over patients (Holm); * p < {evaluate.ALPHA}\nΔ = accuracy row − column")
     return fig
 
 
