@@ -497,10 +497,12 @@ def test_report_is_one_file_with_every_figure_embedded_markdown_kept_and_code_hi
 
 @pytest.mark.slow
 def test_two_jobs_give_the_same_runs_and_numbers_as_one(built, tmp_path):
-    result, _, _, numbers = built
+    result, _, saved, numbers = built
     parallel, lines = tiny_grid(tmp_path, jobs=2, pdf=False)
     assert [p.name for p in parallel.runs] == [p.name for p in result.runs]
     assert metrics_of(parallel.runs) == numbers
+    table = parse_tables(parallel.html.read_text(encoding="utf-8"))["task-e-05"]
+    assert table == parse_tables(saved["report.html"].decode())["task-e-05"]  # the report's numbers, too
     assert any("2 at a time" in line for line in lines)
     assert {line.split("]")[0] for line in lines if line.startswith("[squeezenet")} == {
         "[squeezenet1_1-finetune", "[squeezenet1_1-frozen"}  # each job's lines under its name
