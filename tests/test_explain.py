@@ -8,8 +8,9 @@ from xray_utils import explain, train
 from xray_utils.config import RunConfig
 from xray_utils.errors import XrayError
 
+# fp32 (amp off): Grad-CAM runs the rebuilt model in fp32, and its probabilities are compared with the run's
 TINY = dict(dataset="synthetic", synthetic_train=40, synthetic_test=16, img_size=48, batch_size=16,
-            weights="none", progress=False, num_workers=0, lr=1e-3, epochs=1)
+            weights="none", progress=False, num_workers=0, lr=1e-3, epochs=1, amp="off")
 
 
 def predictions(labels, probs, ids=None):

@@ -259,6 +259,8 @@ def test_frozen_runs_share_one_feature_extraction_across_training_fractions(tmp_
     assert any("3 of 3 read from the feature store" in m for m in lines)
     assert half["timings"]["feature_extraction_s"] < full["timings"]["feature_extraction_s"]
     assert half["n"]["train"] < full["n"]["train"] and half["n"]["test"] == full["n"]["test"]
+    again = train.fit(base, tmp_path / "again", log=lambda _m: None)  # stored features give the same run
+    assert stable(again) == stable(full)
     # the same run as one that computes its own features image by image (the homework's slow path)
     slow = train.fit(base.replace(train_fraction=0.5, feature_cache=False), tmp_path / "slow", log=lambda _m: None)
     p_half = pd.read_csv(tmp_path / "half" / "predictions.csv")["p_pneumonia"]

@@ -26,7 +26,7 @@ _DISK_ERRORS = {
     errno.EACCES: ("no permission to write in", "write to a folder you own (or fix its permissions)"),
     errno.EPERM: ("no permission to write in", "write to a folder you own (or fix its permissions)"),
 }
-RERUN = "; then run the same command again: a run resumes after its last saved epoch"
+RERUN = "; then {} again: a run resumes after its last saved epoch"
 
 
 def disk_error(e: OSError, target: str | os.PathLike) -> XrayError | None:
@@ -35,7 +35,8 @@ def disk_error(e: OSError, target: str | os.PathLike) -> XrayError | None:
         return None
     reason, fix = _DISK_ERRORS[e.errno]
     target = Path(target)
-    return XrayError(f"cannot write {target.name}: {reason} {target.parent}", fix + RERUN)
+    return XrayError(f"cannot write {target.name}: {reason} {target.parent}", fix + RERUN.format("run the same command"),
+                     notebook_hint=fix + RERUN.format("run the notebook"))
 
 
 @contextmanager

@@ -84,7 +84,8 @@ def frozen_features(model: models.XrayNet, splits: data.Splits, cfg: RunConfig, 
             f = extract_features(model, dataset, cfg, ctx, device, workers, epoch=view, desc=desc,
                                  progress=progress, work_after=sum(batches[k + 1:]))
             if ctx.is_main:
-                atomic.torch_save({"key": key, "features": f}, path)
+                atomic.torch_save({"key": key, "features": _compact(f, precision.compute_dtype(cfg.amp, device))},
+                                  path)
         else:
             reused += 1
         out.append(f)
@@ -104,6 +105,16 @@ def _base_key(model: models.XrayNet, cfg: RunConfig, device: torch.device) -> di
     }
 
 
+def _compact(f: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    """``f`` in the compute dtype when that loses nothing: under autocast the backbone's output already was
+    bf16/fp16, so the store (and a 224-px SqueezeNet's 338 KiB feature map per image) takes half the space."""
+    if dtype is not None:
+        low = f.to(dtype)
+        if torch.equal(low.float(), f):
+            return low
+    return f
+
+
 def _store_path(cfg: RunConfig, key: dict) -> Path:
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
     return default_cache_dir(cfg) / "features" / f"{key['backbone']}-{key['split']}-{digest}.pt"
@@ -115,4 +126,4 @@ def _read(path: Path, key: dict) -> torch.Tensor | None:
         stored = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
         return None
-    return stored["features"] if stored.get("key") == key else None
+    return stored["features"].float() if stored.get("key") == key else None
