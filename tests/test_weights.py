@@ -205,7 +205,8 @@ def test_a_folder_of_torchvision_files_serves_every_backbone(tmp_path, monkeypat
     digest = sha256(tmp_path / "tmp.pth")[:8]
     (tmp_path / "tmp.pth").rename(tmp_path / f"squeezenet1_1-{digest}.pth")
     monkeypatch.setattr(weights, "imagenet_url",
-                        lambda b: f"https://example.invalid/models/{b}-{digest if b == 'squeezenet1_1' else 'f00d'}.pth")
+                        lambda b: f"https://example.invalid/models/{b}-"
+                                  f"{digest if b == 'squeezenet1_1' else 'f00d'}.pth")
     loaded = weights.resolve_state_dict("squeezenet1_1", str(tmp_path))
     assert all(torch.equal(loaded[k], v) for k, v in state_dict.items())
     with pytest.raises(WeightsError, match="has no resnet18-f00d.pth") as e:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +191,8 @@ class RunConfig:
         if self.num_workers is not None and (not isinstance(self.num_workers, int) or self.num_workers < 0):
             raise ConfigError(f"invalid num_workers {self.num_workers!r}: must be an integer >= 0")
         if len(tuple(self.jitter)) != 4 or any(j < 0 for j in self.jitter):
-            raise ConfigError(f"invalid jitter {self.jitter!r}: four numbers >= 0 (brightness, contrast, saturation, hue)")
+            raise ConfigError(f"invalid jitter {self.jitter!r}: "
+                              "four numbers >= 0 (brightness, contrast, saturation, hue)")
         if not 0 <= self.jitter[3] <= 0.5:
             raise ConfigError(f"invalid jitter hue {self.jitter[3]!r}: must be in [0, 0.5]")
         if self.mode == "scratch" and self.resolved_weights != "none":

@@ -131,8 +131,8 @@ def _file_state_dict(path: Path) -> dict[str, torch.Tensor]:
         )
     fix = f"check the file {path}: it should be a torch.save'd state_dict (e.g. torchvision's .pth)"
     if _HASH_IN_NAME.search(path.name):
-        _check_hash(path, f"the file is damaged or not the one its name says: download it again "
-                          f"(or, if it is your own file, rename it without the '-<hex>' suffix)")
+        _check_hash(path, "the file is damaged or not the one its name says: download it again "
+                          "(or, if it is your own file, rename it without the '-<hex>' suffix)")
     return _load(path, fix)
 
 

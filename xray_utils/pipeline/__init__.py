@@ -37,18 +37,9 @@ from .grid import (
 from .notebooks import check_kernel, check_parameters, execute_notebook
 from .render import browser_command, find_browser, print_pdf, render_html
 
-
-def run_config(extra_config=None, **params):
-    """Notebook 00's old entry point, until it calls ``settings.build_config`` like 01 and 02 do."""
-    from .. import settings
-
-    return settings.build_config(extra=extra_config, source="notebook parameters", **params)
-
-
 __all__ = [
     "DEFAULT_BACKBONES", "DEFAULT_KERNEL", "DEFAULT_MODES", "DEMO_SETTINGS", "NOTEBOOK_ANALYSIS", "NOTEBOOK_DATA",
     "NOTEBOOK_FINETUNE", "NOTEBOOK_FOR_MODE", "NOTEBOOK_FROZEN", "ReportResult", "RunPlan", "browser_command",
     "build_report", "check_data_and_weights", "check_kernel", "check_parameters", "demo", "execute_notebook",
     "find_browser", "list_grid", "notebooks_dir", "plan_grid", "print_pdf", "publish_demo", "render_html",
-    "run_config",
 ]
