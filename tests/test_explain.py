@@ -27,7 +27,7 @@ def test_select_cases_covers_every_outcome_most_confident_first():
     # TP: the most confident pneumonia; FN: pneumonia called normal most surely; FP, TN likewise
     assert ids == ["test/00000", "test/00003", "test/00004", "test/00007"]
     kinds = [explain.outcome(y, p) for y, p in zip(a.set_index("id").loc[ids, "label"],
-                                                     a.set_index("id").loc[ids, "p_pneumonia"])]
+                                                     a.set_index("id").loc[ids, "p_pneumonia"], strict=True)]
     assert kinds == ["tp", "fn", "fp", "tn"]
 
 

@@ -35,8 +35,8 @@ def disk_error(e: OSError, target: str | os.PathLike) -> XrayError | None:
         return None
     reason, fix = _DISK_ERRORS[e.errno]
     target = Path(target)
-    return XrayError(f"cannot write {target.name}: {reason} {target.parent}", fix + RERUN.format("run the same command"),
-                     notebook_hint=fix + RERUN.format("run the notebook"))
+    return XrayError(f"cannot write {target.name}: {reason} {target.parent}",
+                     fix + RERUN.format("run the same command"), notebook_hint=fix + RERUN.format("run the notebook"))
 
 
 @contextmanager

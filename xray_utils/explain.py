@@ -64,7 +64,7 @@ def select_cases(pred_tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame
     predictions, not on the order of the runs.
     """
     m = _probability_matrix(pred_tables)
-    m["kind"] = [outcome(label, p) for label, p in zip(m["label"], m["p_mean"])]
+    m["kind"] = [outcome(label, p) for label, p in zip(m["label"], m["p_mean"], strict=True)]
     m["confidence"] = (m["p_mean"] - 0.5).abs()
     chosen: list[str] = []
     for kind in KINDS:
@@ -82,7 +82,7 @@ def select_cases(pred_tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame
 def case_kinds(pred_tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame], ids: Sequence[str]) -> list[str]:
     """The consensus outcome ("tp", "fn", ...) of each of ``ids`` (mean probability over runs at 0.5)."""
     m = _probability_matrix(pred_tables).loc[list(ids)]
-    return [outcome(label, p) for label, p in zip(m["label"], m["p_mean"])]
+    return [outcome(label, p) for label, p in zip(m["label"], m["p_mean"], strict=True)]
 
 
 # ----------------------------------------------------------------------------------------------------

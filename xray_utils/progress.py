@@ -135,8 +135,8 @@ class Progress:
                     self.bar.update(1)
                 elif now - last_line >= self.interval:
                     last_line = now
-                    self.say(f"{self.run}: {label}, batch {k}/{total}, {images / (now - t_loop):.1f} images/s, "
-                             f"ETA {duration(eta)}")
+                    rate = images / max(now - t_loop, 1e-9)
+                    self.say(f"{self.run}: {label}, batch {k}/{total}, {rate:.1f} images/s, ETA {duration(eta)}")
         finally:
             if self.bar is not None:
                 self.bar.close()

@@ -109,7 +109,8 @@ def build_stage(cfg: RunConfig, model: models.XrayNet, splits: data.Splits, devi
     if not (cfg.mode == "frozen" and cfg.feature_cache):
         sets = (SeededAugmentation(data.make_dataset(splits.train, cfg, train=True), cfg.seed),
                 data.make_dataset(splits.val, cfg, train=False), data.make_dataset(splits.test, cfg, train=False))
-        loaders = [make_loader(ds, cfg, ctx, device, train, workers) for ds, train in zip(sets, (True, False, False))]
+        loaders = [make_loader(ds, cfg, ctx, device, train, workers)
+                   for ds, train in zip(sets, (True, False, False), strict=True)]
         return Stage(model, trained, model, *loaders, channels_last)
 
     if device.type == "cpu" and cfg.decode_cache:
