@@ -594,3 +594,17 @@ def test_cjk_headings_render_with_a_cjk_font(tmp_path):
     a, b = (Image.open(io.BytesIO(s)).convert("L") for s in shots)
     assert ImageChops.difference(a, b).getbbox() is not None
     assert a.getextrema()[0] < 100  # something dark was drawn at all (not a blank page)
+
+
+def test_streamed_notebook_output_shows_a_progress_bar_once_in_its_final_state():
+    from xray_utils.pipeline.notebooks import _LineWriter
+
+    lines = []
+    writer = _LineWriter(lines.append)
+    writer.write("checking train:  10%|#  | 1/10\rchecking train:  50%|#####| 5/10")
+    writer.write("\rchecking train: 100%|##########| 10/10\n")
+    writer.write("decode:  50%\r" + " " * 20 + "\r")  # a bar that erases itself (tqdm leave=False)
+    writer.write("epoch 1/3: train loss 0.41\nrun resnet18-finetune: epoch 2/3 batch 40/147, ETA 3 min")
+    writer.finish()
+    assert lines == ["    checking train: 100%|##########| 10/10", "    epoch 1/3: train loss 0.41",
+                     "    run resnet18-finetune: epoch 2/3 batch 40/147, ETA 3 min"]

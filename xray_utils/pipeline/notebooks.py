@@ -69,16 +69,19 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
 class _LineWriter(io.TextIOBase):
     """A file-like object papermill streams cell output into; whole lines go to ``log``, indented.
 
-    Carriage returns (a progress bar redrawing itself) end a line too, so each redraw shows as one line.
+    A carriage return is a progress bar redrawing itself in place: the redraw replaces the pending line, so
+    a bar shows once, in its final state (and not at all when it erased itself, tqdm's ``leave=False``),
+    instead of one line per redraw. Training's own progress lines end in newlines and all show.
     """
 
     def __init__(self, log: Log):
         self.log, self.buffer = log, ""
 
     def write(self, text: str) -> int:
-        self.buffer += text.replace("\r", "\n")
+        self.buffer += text
         *lines, self.buffer = self.buffer.split("\n")
         for line in lines:
+            line = line.rsplit("\r", 1)[-1]
             if line.strip():
                 self.log(f"    {line}")
         return len(text)
@@ -87,8 +90,9 @@ class _LineWriter(io.TextIOBase):
         pass  # papermill flushes after every write; a partial line waits for its end
 
     def finish(self) -> None:
-        if self.buffer.strip():
-            self.log(f"    {self.buffer}")
+        last = self.buffer.rsplit("\r", 1)[-1]
+        if last.strip():
+            self.log(f"    {last}")
         self.buffer = ""
 
 
