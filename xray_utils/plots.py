@@ -192,6 +192,20 @@ def confusion(cm, title: str = "", class_names: Sequence[str] = CLASS_NAMES) -> 
     return fig
 
 
+def _finish_roc_pr(ax_roc, ax_pr, prevalence: float | None) -> None:
+    """Axes, chance line and legends shared by the ROC/PR figures."""
+    if prevalence is not None:
+        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=f"chance ({prevalence:.2f})")
+    ax_roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
+               xlim=(0, 1), ylim=(0, 1.01), title="ROC")
+    ax_pr.set(xlabel="recall (sensitivity)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01),
+              title="precision-recall")
+    for ax in (ax_roc, ax_pr):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small", loc="lower right" if ax is ax_roc else "lower left")
+
+
 def roc_pr_overlay(preds: Mapping[str, tuple]) -> Figure:
     """ROC and precision-recall curves of several runs, AUCs in the legend."""
     fig = _figure(10, 4.2)
@@ -209,16 +223,7 @@ def roc_pr_overlay(preds: Mapping[str, tuple]) -> Figure:
         ax_pr.step(recall, precision, where="post", color=c,
                    label=f"{name} (AP {skm.average_precision_score(y, p):.3f})")
         prevalence = y.mean()
-    if prevalence is not None:
-        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=f"chance ({prevalence:.2f})")
-    ax_roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
-               xlim=(0, 1), ylim=(0, 1.01), title="ROC")
-    ax_pr.set(xlabel="recall (sensitivity)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01),
-              title="precision-recall")
-    for ax in (ax_roc, ax_pr):
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small", loc="lower right" if ax is ax_roc else "lower left")
+    _finish_roc_pr(ax_roc, ax_pr, prevalence)
     return fig
 
 
@@ -504,16 +509,7 @@ def roc_pr_spread(groups: Mapping[str, Sequence[tuple]], labels: Mapping[str, tu
             ax_pr.step(recall, precision, where="post", color=c, alpha=1 if len(pairs) == 1 else 0.6,
                        label=labels[kind][1] if k == 0 else "_nolegend_")
         prevalence = pairs[0][0].mean()
-    if prevalence is not None:
-        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=f"chance ({prevalence:.2f})")
-    ax_roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
-               xlim=(0, 1), ylim=(0, 1.01), title="ROC")
-    ax_pr.set(xlabel="recall (sensitivity)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01),
-              title="precision-recall")
-    for ax in (ax_roc, ax_pr):
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small", loc="lower right" if ax is ax_roc else "lower left")
+    _finish_roc_pr(ax_roc, ax_pr, prevalence)
     return fig
 
 
