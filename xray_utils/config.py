@@ -136,77 +136,8 @@ class RunConfig:
 
     # ---- validation -----------------------------------------------------------------------------
     def validate(self) -> "RunConfig":
-        def choice(name: str, allowed: tuple) -> None:
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ConfigError(
-                    f"unknown {name} {value!r}", f"use one of: {', '.join(map(str, allowed))}"
-                )
-
-        choice("backbone", BACKBONES)
-        choice("mode", MODES)
-        choice("dataset", DATASETS)
-        choice("val_split", VAL_SPLITS)
-        choice("optimizer", OPTIMIZERS)
-        choice("scheduler", SCHEDULERS)
-        choice("device", DEVICES)
-        choice("amp", AMP_CHOICES)
-        choice("resize_mode", RESIZE_MODES)
-        choice("select", SELECT_RULES)
-        if self.dataset == "pneumoniamnist" and self.mnist_size is not None:
-            choice("mnist_size", MNIST_SIZES)
-
-        def positive(name: str, integer: bool, minimum: float = 0, inclusive: bool = False) -> None:
-            value = getattr(self, name)
-            ok_type = isinstance(value, int) and not isinstance(value, bool) if integer else (
-                isinstance(value, (int, float)) and not isinstance(value, bool)
-            )
-            if not ok_type or (value < minimum if inclusive else value <= minimum):
-                bound = f">= {minimum}" if inclusive else f"> {minimum}"
-                raise ConfigError(f"invalid {name} {value!r}: must be {'an integer ' if integer else ''}{bound}")
-
-        positive("epochs", True, 1, inclusive=True)
-        positive("batch_size", True, 1, inclusive=True)
-        positive("img_size", True, 8, inclusive=True)
-        positive("lr", False, 0)
-        positive("weight_decay", False, 0, inclusive=True)
-        positive("momentum", False, 0, inclusive=True)
-        positive("step_size", True, 1, inclusive=True)
-        positive("gamma", False, 0)
-        positive("early_stopping", True, 0, inclusive=True)
-        positive("feature_views", True, 1, inclusive=True)
-        positive("synthetic_train", True, 20, inclusive=True)
-        positive("synthetic_test", True, 4, inclusive=True)
-        positive("seed", True, 0, inclusive=True)
-        positive("world_size", True, 1, inclusive=True)
-        if self.resize is not None:
-            positive("resize", True, self.img_size, inclusive=True)
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"invalid dropout {self.dropout!r}: must be in [0, 1)")
-        if not (isinstance(self.train_fraction, (int, float)) and not isinstance(self.train_fraction, bool)
-                and 0 < self.train_fraction <= 1):
-            raise ConfigError(f"invalid train_fraction {self.train_fraction!r}: must be in (0, 1]")
-        if not 0 < self.val_fraction < 0.5:
-            raise ConfigError(f"invalid val_fraction {self.val_fraction!r}: must be in (0, 0.5)")
-        if self.num_workers is not None and (not isinstance(self.num_workers, int) or self.num_workers < 0):
-            raise ConfigError(f"invalid num_workers {self.num_workers!r}: must be an integer >= 0")
-        if len(tuple(self.jitter)) != 4 or any(j < 0 for j in self.jitter):
-            raise ConfigError(f"invalid jitter {self.jitter!r}: "
-                              "four numbers >= 0 (brightness, contrast, saturation, hue)")
-        if not 0 <= self.jitter[3] <= 0.5:
-            raise ConfigError(f"invalid jitter hue {self.jitter[3]!r}: must be in [0, 0.5]")
-        if self.mode == "scratch" and self.resolved_weights != "none":
-            raise ConfigError(
-                f"mode 'scratch' trains from random initialisation, but weights={self.weights!r}",
-                "use --weights none with --mode scratch, or --mode finetune to start from pretrained weights",
-            )
-        w = self.resolved_weights
-        if w not in ("imagenet", "none") and not Path(w).expanduser().exists():
-            raise ConfigError(
-                f"weights file not found: {w}",
-                "pass --weights imagenet, --weights none, the path of an existing .pth state_dict, or a folder "
-                "of torchvision's .pth files",
-            )
+        """Check every field; raise ConfigError naming the bad value and what is allowed. Returns self."""
+        _validate(self)
         return self
 
     # ---- (de)serialisation ----------------------------------------------------------------------
@@ -256,6 +187,81 @@ class RunConfig:
         if not isinstance(d, dict):
             raise ConfigError(f"config file {path} must hold a JSON object of settings")
         return cls.from_dict(d, source=str(path))
+
+
+def _validate(cfg: RunConfig) -> None:
+    """RunConfig.validate's checks (kept out of the class, which is mostly its fields and their comments)."""
+    def choice(name: str, allowed: tuple) -> None:
+        value = getattr(cfg, name)
+        if value not in allowed:
+            raise ConfigError(
+                f"unknown {name} {value!r}", f"use one of: {', '.join(map(str, allowed))}"
+            )
+
+    choice("backbone", BACKBONES)
+    choice("mode", MODES)
+    choice("dataset", DATASETS)
+    choice("val_split", VAL_SPLITS)
+    choice("optimizer", OPTIMIZERS)
+    choice("scheduler", SCHEDULERS)
+    choice("device", DEVICES)
+    choice("amp", AMP_CHOICES)
+    choice("resize_mode", RESIZE_MODES)
+    choice("select", SELECT_RULES)
+    if cfg.dataset == "pneumoniamnist" and cfg.mnist_size is not None:
+        choice("mnist_size", MNIST_SIZES)
+
+    def positive(name: str, integer: bool, minimum: float = 0, inclusive: bool = False) -> None:
+        value = getattr(cfg, name)
+        ok_type = isinstance(value, int) and not isinstance(value, bool) if integer else (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+        )
+        if not ok_type or (value < minimum if inclusive else value <= minimum):
+            bound = f">= {minimum}" if inclusive else f"> {minimum}"
+            raise ConfigError(f"invalid {name} {value!r}: must be {'an integer ' if integer else ''}{bound}")
+
+    positive("epochs", True, 1, inclusive=True)
+    positive("batch_size", True, 1, inclusive=True)
+    positive("img_size", True, 8, inclusive=True)
+    positive("lr", False, 0)
+    positive("weight_decay", False, 0, inclusive=True)
+    positive("momentum", False, 0, inclusive=True)
+    positive("step_size", True, 1, inclusive=True)
+    positive("gamma", False, 0)
+    positive("early_stopping", True, 0, inclusive=True)
+    positive("feature_views", True, 1, inclusive=True)
+    positive("synthetic_train", True, 20, inclusive=True)
+    positive("synthetic_test", True, 4, inclusive=True)
+    positive("seed", True, 0, inclusive=True)
+    positive("world_size", True, 1, inclusive=True)
+    if cfg.resize is not None:
+        positive("resize", True, cfg.img_size, inclusive=True)
+    if not 0 <= cfg.dropout < 1:
+        raise ConfigError(f"invalid dropout {cfg.dropout!r}: must be in [0, 1)")
+    if not (isinstance(cfg.train_fraction, (int, float)) and not isinstance(cfg.train_fraction, bool)
+            and 0 < cfg.train_fraction <= 1):
+        raise ConfigError(f"invalid train_fraction {cfg.train_fraction!r}: must be in (0, 1]")
+    if not 0 < cfg.val_fraction < 0.5:
+        raise ConfigError(f"invalid val_fraction {cfg.val_fraction!r}: must be in (0, 0.5)")
+    if cfg.num_workers is not None and (not isinstance(cfg.num_workers, int) or cfg.num_workers < 0):
+        raise ConfigError(f"invalid num_workers {cfg.num_workers!r}: must be an integer >= 0")
+    if len(tuple(cfg.jitter)) != 4 or any(j < 0 for j in cfg.jitter):
+        raise ConfigError(f"invalid jitter {cfg.jitter!r}: "
+                          "four numbers >= 0 (brightness, contrast, saturation, hue)")
+    if not 0 <= cfg.jitter[3] <= 0.5:
+        raise ConfigError(f"invalid jitter hue {cfg.jitter[3]!r}: must be in [0, 0.5]")
+    if cfg.mode == "scratch" and cfg.resolved_weights != "none":
+        raise ConfigError(
+            f"mode 'scratch' trains from random initialisation, but weights={cfg.weights!r}",
+            "use --weights none with --mode scratch, or --mode finetune to start from pretrained weights",
+        )
+    w = cfg.resolved_weights
+    if w not in ("imagenet", "none") and not Path(w).expanduser().exists():
+        raise ConfigError(
+            f"weights file not found: {w}",
+            "pass --weights imagenet, --weights none, the path of an existing .pth state_dict, or a folder "
+            "of torchvision's .pth files",
+        )
 
 
 _OPTIONAL_TYPES = {
