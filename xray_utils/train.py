@@ -313,7 +313,10 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
             metrics.update(
                 select=cfg.select, selected_epoch=selected, best_epoch=st.best_epoch, epochs_run=len(st.history),
                 train_seconds=sum(epochs_s), compute_dtype=precision.name(dtype),  # "precision" is the PPV
-                train_images_per_s=len(splits.train) * len(epochs_s) / max(sum(epochs_s), 1e-9),
+                # over the whole training: frozen mode's one feature extraction counts, or its head epochs on
+                # stored features would claim thousands of images/s
+                train_images_per_s=len(splits.train) * len(epochs_s)
+                / max(sum(epochs_s) + stage.feature_seconds, 1e-9),
                 params_total=total, params_trainable=trainable, world_size=ctx.world_size, sync_bn=sync_bn,
                 device=str(device), torch=torch.__version__,
                 timings={"setup_s": setup_s, "feature_extraction_s": stage.feature_seconds, "epochs_s": epochs_s,

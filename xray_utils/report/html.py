@@ -187,7 +187,15 @@ img {{ max-width: 100%; height: auto; }}
 .xray-note {{ color: #555; font-size: 0.9em; }}
 ul.xray-findings li {{ margin: 0.3em 0; }}
 h3 {{ break-after: avoid; }}
-@media print {{ .xray-table {{ font-size: 0.7em; }} img {{ break-inside: avoid; }} }}
+/* Printed (report.pdf), a page has no horizontal scrollbar: wide tables (settings, Task E with intervals,
+   the pairwise tests) shrink and wrap inside the page instead of being cut at its right edge. */
+@media print {{
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedHTML {{ overflow: visible !important; }}
+  .xray-table {{ font-size: 0.62em; width: 100%; }}
+  .jp-RenderedHTMLCommon .xray-table .num, .xray-table .num, .xray-table .ci {{ white-space: normal; }}
+  .jp-RenderedHTMLCommon .xray-table th, .jp-RenderedHTMLCommon .xray-table td {{ padding: 2px 4px; }}
+  img {{ break-inside: avoid; }}
+}}
 </style>"""
 
 
@@ -206,9 +214,10 @@ def show_html(fragment: str) -> None:
     display(HTML(fragment))
 
 
-def show_png(png: bytes) -> None:
-    """An image/png output: JupyterLab's exports and nbconvert's HTML both embed it."""
-    display(Image(data=png, format="png"))
+def show_png(png: bytes, width: int | None = None) -> None:
+    """An image/png output: JupyterLab's exports and nbconvert's HTML both embed it. ``width`` (CSS pixels)
+    shows a small figure small, instead of stretched as wide as the wide ones beside it."""
+    display(Image(data=png, format="png", width=width))
 
 
 def show_figure(fig: Figure) -> None:

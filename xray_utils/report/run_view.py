@@ -17,6 +17,7 @@ from ..runs import Run, RunDir, load_run
 from .html import TABLE_METRICS, fmt_num, heading, metric_cell, png_bytes, show_html, show_png, table_html
 
 FIGURES = ("curves.png", "confusion.png")
+CONFUSION_WIDTH = 340  # CSS pixels: a 2x2 matrix needs no more than a third of the page
 
 
 def _draw(run: Run) -> tuple:
@@ -72,7 +73,7 @@ def show_run(run_dir: str | Path, lang: str = "en") -> None:
     shows), then show them and the run's test metrics."""
     curves, confusion = save_run_figures(run_dir)
     show_png(curves.read_bytes())
-    show_png(confusion.read_bytes())
+    show_png(confusion.read_bytes(), width=CONFUSION_WIDTH)
     run = load_run(run_dir)
     show_html(heading(text(lang, "h_run_summary"), 3)
               + table_html(metric_rows([run], "test"), metric_columns(lang), "run-metrics", metric_cells=TABLE_METRICS))

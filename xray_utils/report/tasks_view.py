@@ -27,7 +27,7 @@ from .html import (
     show_png,
     table_html,
 )
-from .run_view import metric_columns, metric_rows, run_figure_pngs
+from .run_view import CONFUSION_WIDTH, metric_columns, metric_rows, run_figure_pngs
 from .statistics_view import bootstrap_sentence
 
 if TYPE_CHECKING:  # the Report imports this module
@@ -41,8 +41,9 @@ def show_task_bc(report: Report) -> None:
         note = (paragraph(report.t("first_seed_shown", seed=run.config.seed, n=len(runs)), "xray-note")
                 if len(runs) > 1 else "")
         show_html(heading(f"{run.name} ({report.mode_label(run.config.mode)})", 3) + note)
-        for png in run_figure_pngs(run):
-            show_png(png)
+        curves, confusion = run_figure_pngs(run)
+        show_png(curves)
+        show_png(confusion, width=CONFUSION_WIDTH)
 
 
 def _area_label(report: Report, kind: str, metric: str, short: str) -> str:
