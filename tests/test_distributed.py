@@ -72,7 +72,8 @@ def test_torchrun_two_processes_matches_one(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (out / "COMPLETE").exists()
     config = json.loads((out / "config.json").read_text())
-    assert config["world_size"] == 2
+    assert config["world_size"] == 2 and config["sync_bn"] is True  # recorded; frozen mode trains no BatchNorm
+    assert json.loads((out / "metrics.json").read_text())["sync_bn"] is False  # so none was converted
     assert proc.stdout.count("split sizes:") == 1  # only rank 0 prints
 
     single = train.fit(RunConfig(dataset="synthetic", backbone="squeezenet1_1", mode="frozen", weights="none",
