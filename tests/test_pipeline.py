@@ -282,11 +282,15 @@ def test_slots_pin_gpus_round_robin_and_share_the_cpu_cores():
     slots = jobs.make_slots(3, ["0", "1"], list(range(8)))
     assert [s.gpu for s in slots] == ["0", "1", "0"]
     assert [s.env()["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "1", "0"]
+    assert [s.threads for s in slots] == [2, 2, 2]  # threads that feed a GPU: cores / N
+    # on the CPU each job gets its share of the cores but a single run's thread count, so it computes exactly
+    # what --jobs 1 computes (CPU kernels split their work by thread count); the threads wait passively
     cpu = jobs.make_slots(2, [], [0, 1, 2, 3])
-    assert [(s.gpu, s.cpus, s.threads) for s in cpu] == [(None, (0, 1), 2), (None, (2, 3), 2)]
-    assert cpu[0].env()["OMP_NUM_THREADS"] == cpu[0].env()["MKL_NUM_THREADS"] == "2"
-    more = jobs.make_slots(3, [], [0, 1])  # more jobs than cores: one thread each, cores shared in turn
-    assert [(s.cpus, s.threads) for s in more] == [((0,), 1), ((1,), 1), ((0,), 1)]
+    assert [(s.gpu, s.cpus, s.threads) for s in cpu] == [(None, (0, 1), 4), (None, (2, 3), 4)]
+    assert cpu[0].env()["OMP_NUM_THREADS"] == cpu[0].env()["MKL_NUM_THREADS"] == "4"
+    assert cpu[0].env()["OMP_WAIT_POLICY"] == "PASSIVE"
+    more = jobs.make_slots(3, [], [0, 1])  # more jobs than cores: cores shared in turn
+    assert [(s.cpus, s.threads) for s in more] == [((0,), 2), ((1,), 2), ((0,), 2)]
 
 
 def test_visible_gpus_follow_cuda_visible_devices(monkeypatch):
@@ -341,8 +345,8 @@ def test_parallel_jobs_run_each_plan_once_on_its_own_slot(monkeypatch, tmp_path)
     logged, cpus = [], jobs.available_cpus()[:2]
     jobs.run_parallel(plans, 2, "k", logged.append, lambda _l: None, slots=jobs.make_slots(2, [], cpus))
     assert all((p.run_dir / "COMPLETE").exists() for p in plans)
-    # each job ran with its share of the threads, pinned to its own core(s)
-    expected = {f"1 [{c}]" for c in cpus} if len(cpus) == 2 else {f"1 {cpus}"}
+    # each job ran pinned to its own core(s), with a single run's thread count
+    expected = {f"{len(cpus)} [{c}]" for c in cpus} if len(cpus) == 2 else {f"{len(cpus)} {cpus}"}
     assert {(p.run_dir / "COMPLETE").read_text() for p in plans} == expected
     assert sum(line.startswith("[done]") for line in logged) == len(plans)
 

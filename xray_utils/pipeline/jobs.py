@@ -2,8 +2,12 @@
 
 The runs of a grid are independent, so N of them can train at once, each in its own worker process
 (``pipeline.worker``) on its own slot: with GPUs, one GPU per slot, round-robin over CUDA_VISIBLE_DEVICES;
-without, the CPU cores split evenly (slot i pinned to its share of the cores, OMP/MKL threads = cores / N,
-so N jobs do not fight over the same cores). Every line a job prints is shown with its run's name in front.
+without, the CPU cores split evenly (slot i pinned to its share of the cores, so N jobs do not fight over the
+same cores). A CPU job keeps the thread count of a single run, though: PyTorch's CPU kernels divide their work
+by the number of threads, and a run with fewer threads computes slightly different numbers, which ten epochs
+turn into a different model. `--jobs N` must train exactly the runs `--jobs 1` trains, so the threads of a job
+share its cores, waiting passively (OMP_WAIT_POLICY) instead of spinning. Every line a job prints is shown
+with its run's name in front.
 A failed run stops the others (they resume from their last finished epoch when the command is run again)
 and the error names its executed notebook; complete runs stay complete.
 """
@@ -38,6 +42,8 @@ class Slot:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
+        if self.cpus and self.threads > len(self.cpus):  # threads share cores: yield while waiting, never spin
+            env["OMP_WAIT_POLICY"] = "PASSIVE"
         if self.gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = self.gpu
         return env
@@ -64,13 +70,25 @@ def visible_gpus() -> list[str]:
         return []
 
 
-def make_slots(jobs: int, gpus: list[str], cpus: list[int]) -> list[Slot]:
-    """``jobs`` slots: GPUs round-robin when there are any; the CPU cores shared out evenly in every case."""
+def single_run_threads() -> int:
+    """The intra-op threads a run of ``--jobs 1`` computes with: torch's count here (it honours OMP_NUM_THREADS)."""
+    import torch  # only when jobs run on the CPU; the rest of this module needs no torch
+
+    return torch.get_num_threads()
+
+
+def make_slots(jobs: int, gpus: list[str], cpus: list[int], cpu_threads: int | None = None) -> list[Slot]:
+    """``jobs`` slots: GPUs round-robin when there are any; the CPU cores shared out evenly in every case.
+
+    With GPUs a slot's threads only feed its GPU: cores / N. Without, a slot computes on the CPU and keeps a
+    single run's thread count (every core's worth) on its share of the cores, so its numbers equal --jobs 1's.
+    """
     share = max(1, len(cpus) // jobs)
+    threads = share if gpus else (cpu_threads or max(1, len(cpus)))
     slots = []
     for i in range(jobs):
         mine = tuple(cpus[(i * share + k) % len(cpus)] for k in range(share))
-        slots.append(Slot(i, gpus[i % len(gpus)] if gpus else None, mine, share))
+        slots.append(Slot(i, gpus[i % len(gpus)] if gpus else None, mine, threads))
     return slots
 
 
@@ -98,7 +116,8 @@ class _Job:
 def run_parallel(plans: list[RunPlan], jobs: int, kernel: str, log: Log, stream: Log,
                  slots: list[Slot] | None = None) -> None:
     """Run ``plans`` ``jobs`` at a time in worker processes; raise the first failure after stopping the rest."""
-    slots = slots or make_slots(jobs, visible_gpus(), available_cpus())
+    gpus = [] if slots else visible_gpus()
+    slots = slots or make_slots(jobs, gpus, available_cpus(), None if gpus else single_run_threads())
     free, pending = list(slots), list(plans)
     running: dict[str, _Job] = {}
     lines: queue.Queue = queue.Queue()
