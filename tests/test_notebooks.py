@@ -85,6 +85,27 @@ def test_guard_on_the_project_kernel_is_silent(shell, capsys):
     assert shown.out == "" and shown.err == ""
 
 
+def test_guard_in_another_checkout_warns_that_runs_go_elsewhere(shell, tmp_path, monkeypatch, capsys):
+    other = tmp_path / "other-clone"  # a second clone: `make` there would point the kernel at it
+    (other / "xray_utils").mkdir(parents=True)
+    (other / "xray_utils" / "__init__.py").write_text("")
+    (other / "pyproject.toml").write_text("[project]\nname = 'cxr-transfer'\n")
+    (other / "notebooks").mkdir()
+    monkeypatch.chdir(other / "notebooks")  # JupyterLab starts a kernel in the notebook's folder
+    result = shell.run_cell(code_cells(read("01_task_b_finetune.ipynb"))[0].source)
+    assert result.success  # a warning, not a stop: the code is this project's, only from elsewhere
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    lines = [line for line in shown.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(other) in lines[0] and str(NOTEBOOKS.parent) in lines[0] and "make" in lines[0]
+
+
+def test_guard_outside_any_checkout_is_silent(shell, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # papermill run from anywhere: the package's own checkout is used, no doubt
+    assert shell.run_cell(code_cells(read("01_task_b_finetune.ipynb"))[0].source).success
+    assert capsys.readouterr().err == ""
+
+
 # ----------------------------------------------------------------------------------------------------
 # outputs never reach git: the filter `make` installs
 

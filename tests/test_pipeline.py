@@ -462,6 +462,7 @@ def test_every_run_directory_is_complete(built):
     meta = json.loads((result.out / "report.json").read_text())
     assert meta["synthetic"] is True and meta["runs"] == names and meta["dataset"] == "synthetic"
     assert meta["seeds"] == [0] and meta["fractions"] == [1.0] and meta["missing"] == []
+    assert meta["data_source"] and "synthetic" in meta["data_source"].lower()
 
 
 @pytest.mark.slow
@@ -575,6 +576,8 @@ def test_render_only_rerenders_from_the_runs_there(built, monkeypatch):
     assert again.missing == ["squeezenet1_1-finetune-seed1: not trained", "squeezenet1_1-frozen-seed1: not trained"]
     assert {p.name: (p / "metrics.json").stat().st_mtime_ns for p in result.runs} == before
     assert again.html.exists() and not any("epoch" in line for line in lines)
+    recorded = json.loads((result.runs[0] / "metrics.json").read_text())["data_source"]
+    assert json.loads((again.out / "report.json").read_text())["data_source"] == recorded  # loads no data
 
 
 @needs_browser

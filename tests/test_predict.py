@@ -65,6 +65,16 @@ def test_predict_classifies_images_names_the_junk_file_and_writes_overlays(run_d
     assert [p.name for p in csv.parent.iterdir()] == ["predictions.csv"]  # written atomically: no temp left
 
 
+def test_quiet_prints_the_table_and_the_warnings_but_not_where_files_went(run_dir, images, tmp_path, capsys):
+    files = [images / "a.jpeg", images / "junk.jpeg"]
+    code = cli.main(["predict", "-q", "--run", str(run_dir), *map(str, files), "--cam", str(tmp_path / "cams"),
+                     "--csv", str(tmp_path / "p.csv")])
+    out, err = capsys.readouterr()
+    assert code == 0 and out.rstrip().endswith("a.jpeg")  # the table is the result
+    assert "predictions:" not in out and "Grad-CAM overlays" not in out
+    assert "junk.jpeg" in err and (tmp_path / "p.csv").exists() and (tmp_path / "cams" / "a.png").exists()
+
+
 def test_strict_makes_an_unreadable_file_an_error(run_dir, images, capsys):
     code = cli.main(["predict", "--run", str(run_dir), str(images / "a.jpeg"), str(images / "junk.jpeg"),
                      "--strict"])

@@ -275,7 +275,8 @@ def add_demo(sub, common) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from . import predict
 
-    return predict.run_cli(args.run, args.images, csv=args.csv, cam=args.cam, strict=args.strict)
+    return predict.run_cli(args.run, args.images, csv=args.csv, cam=args.cam, strict=args.strict,
+                           quiet=args.quiet)
 
 
 def add_predict(sub, common) -> None:

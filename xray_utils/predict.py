@@ -288,8 +288,10 @@ def show(result: Predictions) -> None:
 
 
 def run_cli(run_dir: str, paths: Sequence[str], csv: str | None = None, cam: str | None = None,
-            strict: bool = False) -> int:
-    """`xray predict`: print the table, write the CSV and overlays; 0 even when files were skipped (warned)."""
+            strict: bool = False, quiet: bool = False) -> int:
+    """`xray predict`: print the table, write the CSV and overlays; 0 even when files were skipped (warned).
+
+    ``quiet`` (-q) leaves the table and the warnings: the result and what went wrong, not where files went."""
     def warn(e: data.UnreadableImage) -> None:
         print(f"warning: skipped {e.message}", file=sys.stderr)
 
@@ -297,8 +299,9 @@ def run_cli(run_dir: str, paths: Sequence[str], csv: str | None = None, cam: str
     print("\n".join(lines(result)))
     if csv:
         write_csv(result, csv)
-        print(f"predictions: {csv}")
-    if cam:
+        if not quiet:
+            print(f"predictions: {csv}")
+    if cam and not quiet:
         print(f"Grad-CAM overlays: {cam} ({len(result.items)} PNG)")
     if result.skipped:
         print(f"warning: {len(result.skipped)} of {len(result.skipped) + len(result.items)} files skipped "

@@ -40,6 +40,12 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+def bars_wanted() -> bool:
+    """A redrawn bar helps on a terminal or in a Jupyter kernel (tqdm.auto draws a widget there); in a log
+    file or CI every redraw would be one more line of noise."""
+    return on_terminal() or "ipykernel" in sys.modules
+
+
 def console(message: str) -> None:
     tqdm.write(str(message), file=sys.stdout)
 

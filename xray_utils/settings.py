@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,36 @@ _PATH_FIELDS = ("data_dir", "cache_dir")
 def default_reports_dir() -> Path:
     """Where ``xray report`` writes report.html and the executed notebooks."""
     return default_project_dir() / "reports"
+
+
+def checkout_of(path: Path) -> Path | None:
+    """The project checkout that holds ``path`` (a folder with pyproject.toml and xray_utils/), if any."""
+    for folder in (path, *path.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "xray_utils" / "__init__.py").is_file():
+            return folder
+    return None
+
+
+def other_checkout_warning(cwd: str | Path | None = None) -> str | None:
+    """A warning when a notebook of one checkout runs on a kernel that imports another checkout's package.
+
+    `make` registers the kernel "cxr-transfer" for the checkout it ran in, so with two clones the second
+    one's notebooks would silently run the first one's code and write into the first one's reports/.
+    """
+    here = checkout_of(Path(cwd or Path.cwd()).resolve())
+    package = default_project_dir().resolve()
+    if here is None or here == package:
+        return None
+    return (f"warning: this kernel runs xray_utils from {package}, not from this checkout ({here}), so runs, "
+            f"caches and reports go to {package}. Run `make` in {here} (it registers the kernel for that "
+            "checkout), then restart the kernel.")
+
+
+def warn_if_other_checkout() -> None:
+    """The notebooks' guard cell: one line on stderr when other_checkout_warning has something to say."""
+    message = other_checkout_warning()
+    if message:
+        print(message, file=sys.stderr)
 
 
 def default_runs_root() -> Path:

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..config import RunConfig
+from ..progress import bars_wanted
 from .images import UnreadableImage, open_image
 from .split import Split
 from .transforms import GrayPrefix
@@ -62,7 +63,7 @@ def image_pass(split: Split, cfg: RunConfig, desc: str, prefix: GrayPrefix | Non
     loader = DataLoader(_ImagePass(split, prefix, content_hash), batch_size=None, num_workers=workers,
                         collate_fn=_as_is, generator=torch.Generator())  # leaves the global RNG alone
     yield from tqdm(loader, total=len(split), desc=f"{desc} {split.name}", leave=False,
-                    disable=not cfg.progress, unit="img")
+                    disable=not (cfg.progress and bars_wanted()), unit="img")
 
 
 def unreadable_rows(split: Split, cfg: RunConfig) -> list[int]:

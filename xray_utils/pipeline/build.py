@@ -176,7 +176,19 @@ def _render_existing(plans: list[RunPlan], out: Path, analysis: dict, kernel: st
     notebooks.check_kernel(kernel)
     log(f"rendering from {len(present)} of {len(plans)} runs (nothing is trained)")
     result = ReportResult(out=out, html=None, pdf=None, runs=[p.run_dir for p in present], missing=missing)
-    return _analyse_and_render(result, present, analysis, kernel, pdf, lang, t0, None, log, stream, detail)
+    return _analyse_and_render(result, present, analysis, kernel, pdf, lang, t0, _recorded_source(present), log,
+                               stream, detail)
+
+
+def _recorded_source(plans: list[RunPlan]) -> str | None:
+    """The data the runs were trained on, as their metrics.json recorded it (rendering loads no data)."""
+    sources = []
+    for plan in plans:
+        try:
+            sources.append(json.loads(RunDir(plan.run_dir).metrics.read_text(encoding="utf-8"))["data_source"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return "; ".join(dict.fromkeys(s for s in sources if s)) or None
 
 
 def _analyse_and_render(result: ReportResult, plans: list[RunPlan], analysis: dict, kernel: str, pdf: bool,
