@@ -16,7 +16,15 @@ import pytest
 from xray_utils import evaluate, plots, report, report_text, train
 from xray_utils.config import RunConfig
 from xray_utils.errors import ConfigError, XrayError
-from xray_utils.report import findings, gradcam_view, settings_view, statistics_view, tasks_view
+from xray_utils.report import (
+    findings,
+    gradcam_view,
+    learning_view,
+    overfitting_view,
+    settings_view,
+    statistics_view,
+    tasks_view,
+)
 from xray_utils.report import html as report_html
 from xray_utils.report.findings import Comparison, PairTest, RunResult
 from xray_utils.report_text import text
@@ -107,6 +115,16 @@ def test_every_disclosed_setting_has_a_name_and_a_sentence_in_both_languages():
             assert report_text.has_text(prefix + setting.key), prefix + setting.key
 
 
+def test_a_frozen_run_on_stored_features_has_its_training_speed_marked(tmp_path):
+    y = LABELS
+    extracted = make_run(tmp_path, y, noisy(y, 0.8, 0), mode="frozen", metrics_extra={"features_reused": 0})
+    stored = make_run(tmp_path, y, noisy(y, 0.8, 1), mode="frozen", train_fraction=0.5,
+                      metrics_extra={"features_reused": 3, "train_images_per_s": 9000.0})
+    rows = {r["run"]: r["speed"] for r in settings_view.settings_rows(report.Report([extracted, stored]))}
+    assert rows[extracted.name] == "40.0"
+    assert rows[stored.name] == "9000.0 (" + text("en", "speed_stored_features") + ")"
+
+
 def test_numbers_are_formatted_one_way():
     assert report.fmt_pct(0.8393) == "83.93%"
     assert report.fmt_num(0.349) == "0.3490"
@@ -114,6 +132,10 @@ def test_numbers_are_formatted_one_way():
     assert report.fmt_ci("sensitivity", [0.81, 0.9]) == "[81.00%, 90.00%]"
     assert report.fmt_p(0.00001) == "< 0.0001" and report.fmt_p(0.04567) == "0.0457"
     assert report.fmt_pp(-0.0123) == "-1.23" and report.fmt_metric("f1", None) == "n/a"
+    # a difference that rounds to zero has no sign to give: "-0.00 pp" read as "slightly worse" in the report
+    assert report.fmt_pp(-0.00001) == "+0.00" and learning_view.fmt_diff("accuracy", -1e-7) == "+0.00 pp"
+    assert overfitting_view.fmt_gap_pp(-0.0001) == "+0.0 pp"
+    assert learning_view.fmt_diff("roc_auc", -0.00512) == "-0.0051"
     assert report.fmt_mean_sd("accuracy", 0.85, 0.012) == "85.00% ± 1.20 pp"
     assert report.fmt_mean_sd("loss", 0.35, 0.0123) == "0.3500 ± 0.0123"
     assert report.fmt_mean_sd("accuracy", 0.85, None) == "85.00%"  # one seed: no spread to show

@@ -74,9 +74,16 @@ def fmt_p_is(p: float | None) -> str:
     return f"p {text_p}" if text_p.startswith("<") else f"p = {text_p}"
 
 
+def fmt_signed(v: float | None, decimals: int = 4, scale: float = 1.0, suffix: str = "") -> str:
+    """A signed difference, ``scale * v``; one that rounds to zero reads +0.00, never -0.00."""
+    if _missing(v):
+        return "n/a"
+    return f"{round(scale * v, decimals) + 0.0:+.{decimals}f}{suffix}"  # + 0.0 turns -0.0 into 0.0
+
+
 def fmt_pp(v: float | None) -> str:
     """A difference of two rates in percentage points, signed."""
-    return "n/a" if _missing(v) else f"{100 * v:+.2f}"
+    return fmt_signed(v, 2, 100)
 
 
 def fmt_int(n: int | None) -> str:

@@ -15,14 +15,12 @@ from .. import overfitting as of
 from .. import plots
 from ..config import BACKBONES
 from ..report_text import text
-from .html import RATE_METRICS, bullets, fmt_mean_sd, heading, paragraph, show_figure, show_html
+from .html import RATE_METRICS, bullets, fmt_mean_sd, fmt_signed, heading, paragraph, show_figure, show_html
 
 
 def fmt_diff(metric: str, v: float) -> str:
     """A difference of two means: percentage points for rates, else 4 decimals, signed."""
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    return f"{100 * v:+.2f} pp" if metric in RATE_METRICS else f"{v:+.4f}"
+    return fmt_signed(v, 2, 100, " pp") if metric in RATE_METRICS else fmt_signed(v, 4)
 
 
 def _capital(sentence: str) -> str:

@@ -9,20 +9,16 @@ import numpy as np
 
 from .. import overfitting as of
 from ..report_text import text
-from .html import bullets, fmt_num, fmt_pct, heading, paragraph, show_html, table_html
+from .html import bullets, fmt_num, fmt_pct, fmt_signed, heading, paragraph, show_html, table_html
 
 
 def fmt_change_pct(v: float | None) -> str:
     """A relative change, signed: "+21.3%"."""
-    return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:+.1f}%"
-
-
-def fmt_signed(v: float | None) -> str:
-    return "n/a" if v is None or not np.isfinite(v) else f"{v:+.4f}"
+    return fmt_signed(v, 1, 100, "%")
 
 
 def fmt_gap_pp(v: float | None) -> str:
-    return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:+.1f} pp"
+    return fmt_signed(v, 1, 100, " pp")
 
 
 def fmt_rise_pct(v: float | None) -> str:

@@ -82,9 +82,16 @@ def settings_rows(report: Report) -> list[dict]:
             "batch": c.batch_size, "lr": f"{c.lr:g}", "optimizer": c.optimizer, "scheduler": c.scheduler,
             "augment": report.t("yes") if c.augment else report.t("no"), "dropout": c.dropout, "seed": c.seed,
             "n": "{train} / {val} / {test}".format(**m["n"]),
-            "train_time": fmt_seconds(m.get("train_seconds")), "speed": fmt_rate(m.get("train_images_per_s")),
+            "train_time": fmt_seconds(m.get("train_seconds")), "speed": _speed(report, m),
         })
     return rows
+
+
+def _speed(report: Report, metrics: dict) -> str:
+    """Training images/s; a frozen run that read an earlier run's stored features did not extract them, so
+    its rate is marked (a learning curve's smaller fractions reuse the full set's features)."""
+    rate = fmt_rate(metrics.get("train_images_per_s"))
+    return f"{rate} ({report.t('speed_stored_features')})" if metrics.get("features_reused") else rate
 
 
 SETTING_KEYS = ("backbone", "mode", "weights", "dataset", "img_size", "batch", "lr", "optimizer", "scheduler",

@@ -137,6 +137,7 @@ EN = {
                         "feature views, with what each changes.",
     "col_setting": "setting", "col_value": "value", "col_homework": "the homework", "col_differs": "differs",
     "col_effect": "what it changes", "col_speed": "training speed (images / s)",
+    "speed_stored_features": "features stored by an earlier run",
     "select_best": "the epoch with the lowest validation loss", "select_last": "the last epoch",
     "views_fresh": "a fresh ColorJitter draw every epoch", "views_stored": "{k} stored augmented view(s) per image",
     "views_no_augment": "no augmentation",

@@ -118,6 +118,7 @@ ZH_TW = {
                         "評估的 epoch，以及（凍結執行的）特徵增強方式，並說明各自的影響。",
     "col_setting": "設定", "col_value": "數值", "col_homework": "作業", "col_differs": "不同",
     "col_effect": "影響", "col_speed": "訓練速度（張 / 秒）",
+    "speed_stored_features": "使用先前執行已儲存的特徵",
     "select_best": "驗證損失最低的 epoch", "select_last": "最後一個 epoch",
     "views_fresh": "每個 epoch 重新抽取 ColorJitter", "views_stored": "每張影像儲存 {k} 個增強版本",
     "views_no_augment": "無資料增強",
