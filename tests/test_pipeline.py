@@ -135,6 +135,13 @@ def test_grid_names_are_kind_seed_and_fraction(tmp_path):
             plan(tmp_path, **bad)
 
 
+def test_the_grids_data_source_is_the_whole_training_set_not_its_first_runs_share(tmp_path):
+    plans = plan(tmp_path, fractions="0.5,1", extra=TINY, weights="none")
+    assert plans[0].cfg.train_fraction == 0.5  # the grid lists a kind's smaller fractions first
+    source = build.check_data_and_weights([p.cfg for p in plans])
+    assert "synthetic" in source and "fraction" not in source  # report.json and the log describe the data
+
+
 def test_data_exploration_gets_the_data_settings_only(tmp_path):
     p = plan(tmp_path, fractions="0.5", extra={**TINY, "val_split": "given", "scheduler": "cosine"})[0]
     params = grid.data_parameters(p.cfg, "en")

@@ -52,11 +52,12 @@ class ReportResult:
 
 
 def check_data_and_weights(cfgs: list[RunConfig]) -> str:
-    """Load the splits and the pretrained weights once, before hours of training; return the data source."""
+    """Load the splits and the pretrained weights once, before hours of training; return the data source
+    (the whole training set's: with --fractions, the first run's share would describe only that run)."""
     from .. import data, weights
 
     try:
-        splits = data.load_splits(cfgs[0])
+        splits = data.load_splits(cfgs[0].replace(train_fraction=1.0))
     except DataError as e:
         if cfgs[0].dataset == "synthetic" or "README" in (e.hint or ""):
             raise
