@@ -10,8 +10,9 @@ from pathlib import Path
 
 import torch
 
-from xray_utils import models, train
+from xray_utils import models
 from xray_utils.config import RunConfig, default_project_dir
+from xray_utils.training import train
 
 PROJECT = default_project_dir()
 BENCH_DIR = PROJECT / "reports" / "bench"

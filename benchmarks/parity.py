@@ -12,8 +12,9 @@ import fullsize_data
 import numpy as np
 from common import CPU, TARGETS, entry, fit_timings, r3, say, warm_up
 
-from xray_utils import data, evaluate, precision, runs, train
+from xray_utils import data, evaluate, precision, runs
 from xray_utils.config import RunConfig
+from xray_utils.training import train
 
 SIDES = ("fp32", "default")
 

@@ -16,8 +16,9 @@ from common import BENCH_DIR, CPU, entry, interleaved, median, r3, say, timed_fi
 from torch import nn
 from torch.utils.data import DataLoader
 
-from xray_utils import atomic, data, distributed, features, loaders, models, precision, train
+from xray_utils import atomic, data, models, precision
 from xray_utils.config import RunConfig, default_cache_dir
+from xray_utils.training import distributed, environment, features, loaders, stage, train
 
 # ----------------------------------------------------------------------------------------------------
 # frozen_cache_speedup
@@ -227,7 +228,7 @@ def loop_diagnostics(stages: dict, cfg: RunConfig, n: int, default_w: int, bare_
     keys = list(range(n))
     item = per_item_ms(seeded.dataset, keys)
     forked = per_item_ms(seeded, [(i, 0) for i in keys])
-    train.seed_everything(cfg.seed, cfg.deterministic)
+    environment.seed_everything(cfg.seed, cfg.deterministic)
     loader_w = loader_epochs(stages[default_w].train_loader.dataset.dataset, cfg, default_w, 2)[1]
     step_ms_per_image = 1000 / bare_rate
     return {
@@ -244,7 +245,7 @@ def bench_loop(sz: dict, work: Path) -> dict:
     cfg = RunConfig(dataset="synthetic", backbone=sz["backbone"], mode="finetune", weights="none",
                     img_size=sz["img_size"], batch_size=sz["batch_size"], synthetic_train=int(n / 0.85) + 4,
                     synthetic_test=4, cache_dir=str(work / "loop-cache"), progress=False)
-    train.seed_everything(cfg.seed, cfg.deterministic)  # the global torch settings fit() runs under
+    environment.seed_everything(cfg.seed, cfg.deterministic)  # the global torch settings fit() runs under
     splits = data.load_splits(cfg)  # builds the decode cache (not timed)
     if len(splits.train) < n:
         raise RuntimeError(f"loop_efficiency: {len(splits.train)} train images, {n} needed")
@@ -259,7 +260,7 @@ def bench_loop(sz: dict, work: Path) -> dict:
     scaler = torch.amp.GradScaler("cpu", enabled=precision.needs_grad_scaler(dtype))  # what fit() makes
 
     default_w = data.default_num_workers()
-    stages = {w: train.build_stage(cfg.replace(num_workers=w), model, splits, CPU, ctx, lambda _m: None)
+    stages = {w: stage.build_stage(cfg.replace(num_workers=w), model, splits, CPU, ctx, lambda _m: None)
               for w in dict.fromkeys([default_w, 0])}
     # the same pixels, collated once and kept in memory, in the loop's memory format
     batches = [(x.contiguous(memory_format=torch.channels_last) if nhwc else x, y)
@@ -295,7 +296,7 @@ def bench_loop(sz: dict, work: Path) -> dict:
         sizes={**sz, "num_workers_default": default_w, "decode_cache": True, "threads": torch.get_num_threads(),
                "compute_dtype": precision.name(dtype), "channels_last": nhwc},
         repeats=sz["repeats"],
-        timed="one epoch of train.train_one_epoch (the Stage train.build_stage makes for finetune mode over the "
+        timed="one epoch of train.train_one_epoch (the Stage stage.build_stage makes for finetune mode over the "
               "decode-cached split, default worker count, ColorJitter on) vs one pass of forward + loss + backward + "
               "AdamW step over the same images already collated in memory; same model, batch, threads, "
               "deterministic settings and precision (compute_dtype and channels_last as fit() chooses them with "

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from xray_utils import cli, pipeline, settings, train
+from xray_utils import cli, pipeline, settings
 from xray_utils.errors import DataError, XrayError
 from xray_utils.pipeline import build
+from xray_utils.training import train
 
 # the same run settings, given to every command that trains
 RUN_ARGS = ["--dataset", "synthetic", "--img-size", "40", "--epochs", "2", "--weights", "none", "--lr", "0.01",

@@ -10,9 +10,11 @@ import sys
 import pytest
 import torch
 
-from xray_utils import data, distributed, train
+from xray_utils import data
+from xray_utils.compute import Compute
 from xray_utils.config import RunConfig
-from xray_utils.loaders import EpochSampler, make_loader
+from xray_utils.training import distributed, train
+from xray_utils.training.loaders import EpochSampler, make_loader
 
 TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
 needs_torchrun = pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None,
@@ -146,7 +148,7 @@ def test_one_step_at_world_size_2_gives_the_weights_of_world_size_1(tmp_path):
         return torch.load(tmp_path / name / "last.pt", weights_only=False)["trained"]
 
     one, two, unsynced = weights("one"), weights("two"), weights("unsynced")
-    start = train.make_model(cfg, torch.device("cpu"))[0].state_dict()
+    start = train.make_model(cfg, Compute.decide("cpu", cfg.amp)).state_dict()
     moved = max((one[k].float() - start[k].float()).abs().max().item() for k in one)
     gap = max((one[k].float() - two[k].float()).abs().max().item() for k in one)
     gap_unsynced = max((one[k].float() - unsynced[k].float()).abs().max().item() for k in one)

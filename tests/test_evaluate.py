@@ -9,8 +9,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from xray_utils import evaluate, precision
+from xray_utils import evaluate
+from xray_utils.compute import Compute
 from xray_utils.errors import XrayError
+
+CPU = Compute.decide("cpu", "off")
 
 
 @pytest.fixture
@@ -427,7 +430,7 @@ def test_predict_gives_softmax_probabilities_labels_and_mean_loss():
     y = torch.randint(0, 2, (11,))
     model = linear_model()
     loader = DataLoader(TensorDataset(x, y), batch_size=4)  # last batch smaller
-    labels, p, loss = evaluate.predict(model, loader, "cpu")
+    labels, p, loss = evaluate.predict(model, loader, CPU)
     expected = torch.sigmoid(x @ torch.tensor([1.0, -2.0, 0.5]) + 0.25)
     assert labels.dtype == np.int64 and labels.tolist() == y.tolist()
     assert p == pytest.approx(expected.numpy(), abs=1e-6)
@@ -440,30 +443,30 @@ def test_predict_switches_dropout_off_and_accepts_a_plain_callable():
     x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     model = nn.Sequential(nn.Dropout(0.9), linear_model()).train()
-    _, p1, _ = evaluate.predict(model, loader, "cpu")
-    _, p2, _ = evaluate.predict(model, loader, "cpu")
+    _, p1, _ = evaluate.predict(model, loader, CPU)
+    _, p2, _ = evaluate.predict(model, loader, CPU)
     assert not model.training
     assert p1 == pytest.approx(p2)
     head = linear_model()
-    _, p3, _ = evaluate.predict(lambda features: head(features), loader, torch.device("cpu"))
+    _, p3, _ = evaluate.predict(lambda features: head(features), loader, Compute.decide("cpu", "off"))
     assert p3 == pytest.approx(p1, abs=1e-6)
 
 
 def test_predict_rejects_wrong_logits_and_empty_loaders():
     loader = DataLoader(TensorDataset(torch.randn(4, 3), torch.zeros(4, dtype=torch.long)), batch_size=2)
     with pytest.raises(XrayError, match=r"expected \(2, 2\)"):
-        evaluate.predict(nn.Linear(3, 3), loader, "cpu")
+        evaluate.predict(nn.Linear(3, 3), loader, CPU)
     with pytest.raises(XrayError, match="no batches"):
-        evaluate.predict(linear_model(), [], "cpu")
-    assert not math.isnan(evaluate.predict(linear_model(), loader, "cpu")[2])
+        evaluate.predict(linear_model(), [], CPU)
+    assert not math.isnan(evaluate.predict(linear_model(), loader, CPU)[2])
 
 
 def test_predict_in_cpu_bf16_matches_float32_and_returns_float64():
     torch.manual_seed(0)
     loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
     model = linear_model()
-    _, p_bf16, loss_bf16 = evaluate.predict(model, loader, "cpu", dtype=torch.bfloat16)
-    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, "cpu")
+    _, p_bf16, loss_bf16 = evaluate.predict(model, loader, Compute(torch.device("cpu"), torch.bfloat16))
+    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, CPU)
     assert p_bf16.dtype == np.float64
     assert p_bf16 == pytest.approx(p_fp32, abs=2e-2)
     assert loss_bf16 == pytest.approx(loss_fp32, abs=2e-2)
@@ -474,8 +477,8 @@ def test_predict_with_autocast_on_cuda_matches_float32():
     torch.manual_seed(0)
     loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
     model = linear_model().cuda()
-    _, p_amp, loss_amp = evaluate.predict(model, loader, "cuda", dtype=precision.compute_dtype("on", "cuda"))
-    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, "cuda")
+    _, p_amp, loss_amp = evaluate.predict(model, loader, Compute.decide("cuda", "on"))
+    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, Compute.decide("cuda", "off"))
     assert p_amp.dtype == np.float64
     assert p_amp == pytest.approx(p_fp32, abs=2e-2)
     assert loss_amp == pytest.approx(loss_fp32, abs=2e-2)

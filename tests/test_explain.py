@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xray_utils import explain, train
+from xray_utils import explain
 from xray_utils.config import RunConfig
 from xray_utils.errors import XrayError
+from xray_utils.training import train
 
 # fp32 (amp off): Grad-CAM runs the rebuilt model in fp32, and its probabilities are compared with the run's
 TINY = dict(dataset="synthetic", synthetic_train=40, synthetic_test=16, img_size=48, batch_size=16,

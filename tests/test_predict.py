@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from xray_utils import cli, data, predict, train
+from xray_utils import cli, data, predict
 from xray_utils.config import RunConfig
 from xray_utils.errors import XrayError
+from xray_utils.training import train
 
 TINY = dict(dataset="synthetic", synthetic_train=40, synthetic_test=16, img_size=32, batch_size=16,
             weights="none", progress=False, num_workers=0, lr=1e-3, epochs=1, backbone="squeezenet1_1")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xray_utils import evaluate, plots, report, report_text, train
+from xray_utils import evaluate, plots, report, report_text
 from xray_utils.config import RunConfig
 from xray_utils.errors import ConfigError, XrayError
 from xray_utils.report import (
@@ -29,6 +29,7 @@ from xray_utils.report import html as report_html
 from xray_utils.report.findings import Comparison, PairTest, RunResult
 from xray_utils.report_text import text
 from xray_utils.runs import Run, RunDir
+from xray_utils.training import train
 
 TINY = dict(dataset="synthetic", synthetic_train=40, synthetic_test=30, img_size=32, batch_size=16,
             weights="none", progress=False, num_workers=0, lr=1e-3, epochs=1)

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 import torch
 
-from xray_utils import cli, models, progress, train
+from xray_utils import cli, models, progress
 from xray_utils.config import RunConfig
 from xray_utils.errors import XrayError
 from xray_utils.runs import load_run
+from xray_utils.training import train
 
 TINY = dict(dataset="synthetic", synthetic_train=96, synthetic_test=48, img_size=32, batch_size=16,
             weights="none", progress=False, num_workers=0)
@@ -231,7 +232,8 @@ def test_progress_lines_and_the_duration_estimate_when_not_on_a_terminal(tmp_pat
     monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)  # every batch, instead of every 30 s
     monkeypatch.setattr(progress, "ESTIMATE_ABOVE_S", 0.0)  # announce even this short run
     monkeypatch.setattr(progress, "on_terminal", lambda: False)  # as under papermill, whatever runs pytest
-    monkeypatch.setattr(train, "pick_device", lambda name, ctx=None: torch.device("cpu"))  # the estimate is CPU's
+    cpu_only = classmethod(lambda cls, _device, amp, _rank=0: cls.decide("cpu", amp))  # the estimate is CPU's
+    monkeypatch.setattr(train.Compute, "for_run", cpu_only)
     lines = []
     cfg = RunConfig(**{**TINY, "progress": True}, backbone="squeezenet1_1", mode="finetune", epochs=1)
     train.fit(cfg, tmp_path / "r", log=lines.append)

@@ -152,21 +152,22 @@ def _say(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import distributed, train
+    from . import training
+    from .training import distributed
 
     cfg = config_from_args(args)
     out = settings.run_dir_for(cfg, args.out)
-    train.fit(cfg, out, force=args.force, log=_say(args))
+    training.fit(cfg, out, force=args.force, log=_say(args))
     if distributed.launched_rank() == 0:  # under torchrun only rank 0 speaks
         print(f"run directory: {out}")
     return EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from . import train
+    from . import training
 
-    metrics = train.evaluate_saved(args.run_dir)
-    print(train.summary_table(metrics))
+    metrics = training.evaluate_saved(args.run_dir)
+    print(training.summary_table(metrics))
     return EXIT_OK
 
 

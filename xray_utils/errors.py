@@ -10,6 +10,7 @@ phrased for a notebook: the parameter to set in the parameters cell rather than 
 from __future__ import annotations
 
 import re
+import sys
 
 # the notebooks' parameters (00-02) a flag of the same name maps to; other RunConfig fields go in extra_config
 NOTEBOOK_PARAMETERS = {"preset", "backbone", "mode", "dataset", "data_dir", "epochs", "img_size", "weights",
@@ -116,3 +117,10 @@ def _is_setting(name: str) -> bool:
     from .config import RunConfig  # here, not at the top: config imports this module
 
     return name in RunConfig.__dataclass_fields__
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (errors are then phrased as notebook parameters, not CLI flags)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"

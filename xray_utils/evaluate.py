@@ -29,7 +29,7 @@ from scipy import stats
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from . import precision
+from .compute import Compute
 from .errors import DataError, XrayError
 
 BOOTSTRAP_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "roc_auc")
@@ -48,26 +48,24 @@ class NotPairedError(DataError, ValueError):
 
 
 @torch.inference_mode()
-def predict(forward: Callable[[torch.Tensor], torch.Tensor], loader: Iterable, device: str | torch.device,
-            dtype: torch.dtype | None = None, channels_last: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+def predict(forward: Callable[[torch.Tensor], torch.Tensor], loader: Iterable,
+            compute: Compute) -> tuple[np.ndarray, np.ndarray, float]:
     """Run ``forward`` over ``loader``; return (labels, p_pneumonia, mean cross-entropy).
 
     ``forward`` maps a batch to logits (N, 2): a whole ``XrayNet`` on images, or just its head on cached
     backbone features. ``loader`` yields (inputs, labels). A module is put in eval mode first (dropout off,
-    batch-norm running statistics); training code puts it back with ``.train()``. ``dtype`` is the autocast
-    dtype (``precision.compute_dtype``; None = fp32); logits are cast to float32 before the softmax, so
-    probabilities and the loss are always computed in fp32. ``channels_last`` applies to 4-D image batches.
+    batch-norm running statistics); training code puts it back with ``.train()``. ``compute`` gives the
+    device, the autocast dtype and the memory format (NHWC applies to 4-D image batches); logits are cast to
+    float32 before the softmax, so probabilities and the loss are always computed in fp32.
     """
-    device = torch.device(device)
+    device = compute.device
     if isinstance(forward, torch.nn.Module):
         forward.eval()
     labels, probs, losses = [], [], []
     for inputs, y in loader:
-        inputs = inputs.to(device, non_blocking=True)
-        if channels_last and inputs.ndim == 4:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        inputs = compute.batch(inputs)
         y = torch.as_tensor(y).to(device, non_blocking=True).long()
-        with precision.autocast(device, dtype):
+        with compute.autocast():
             logits = forward(inputs)
         if logits.ndim != 2 or logits.shape[1] != 2 or logits.shape[0] != y.shape[0]:
             raise XrayError(f"the model returned logits of shape {tuple(logits.shape)} for a batch of "

@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 
 from . import data, models
-from .checkpoint import load_best_model
 from .config import RunConfig
 from .errors import XrayError
+from .training.checkpoint import load_best_model
 
 KINDS = ("tp", "fn", "fp", "tn")  # the order cases are shown in
 PNEUMONIA = 1

@@ -35,7 +35,7 @@ import torch
 import torchvision
 from torch import nn
 
-from . import precision
+from .compute import Compute
 from .config import BACKBONES, MODES
 from .errors import ConfigError, WeightsError
 
@@ -331,9 +331,8 @@ def measure_latency(model: nn.Module, img_size: int, device: str | torch.device 
     The model is copied when it lives on another device or memory format, so the caller's model is never
     changed.
     """
-    device = torch.device(device)
-    dtype = precision.compute_dtype(amp, device)
-    nhwc = precision.channels_last(device, dtype)
+    compute = Compute.decide(device, amp)
+    device, nhwc = compute.device, compute.channels_last
     net = model if _device_of(model) == device and not nhwc else copy.deepcopy(model).to(device)
     if nhwc:
         net = net.to(memory_format=torch.channels_last)
@@ -353,7 +352,7 @@ def measure_latency(model: nn.Module, img_size: int, device: str | torch.device 
             for i in range(warmup + repeats):
                 sync()
                 t0 = time.perf_counter()
-                with precision.autocast(device, dtype):
+                with compute.autocast():
                     net(x)
                 sync()
                 if i >= warmup:

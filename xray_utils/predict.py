@@ -21,9 +21,11 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from . import atomic, checkpoint, data, evaluate, models, precision
+from . import atomic, data, evaluate, models
+from .compute import Compute
 from .config import CLASS_NAMES
 from .errors import XrayError
+from .training import checkpoint
 
 PNEUMONIA = 1
 
@@ -93,10 +95,9 @@ class Classifier:
 
     def __init__(self, run_dir: str | Path, device: str | torch.device | None = None):
         self.model, self.cfg = checkpoint.load_best_model(run_dir)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model.to(self.device)
-        self.dtype = precision.compute_dtype(self.cfg.amp, self.device)
-        self.channels_last = precision.channels_last(self.device, self.dtype)
+        self.compute = Compute.decide(device or ("cuda" if torch.cuda.is_available() else "cpu"), self.cfg.amp)
+        self.device = self.compute.device
+        self.model = self.compute.module(self.model)
         self.transform = data.build_transforms(self.cfg, train=False)
         self.threshold = validation_threshold(run_dir)
 
@@ -106,8 +107,7 @@ class Classifier:
 
     def probabilities(self, x: torch.Tensor) -> np.ndarray:
         """P(PNEUMONIA) per image, computed as the run's evaluation computed it (``evaluate.predict``)."""
-        _, p, _ = evaluate.predict(self.model, [(x, torch.zeros(len(x), dtype=torch.long))], self.device,
-                                   self.dtype, self.channels_last)
+        _, p, _ = evaluate.predict(self.model, [(x, torch.zeros(len(x), dtype=torch.long))], self.compute)
         return p
 
     def cams(self, x: torch.Tensor) -> np.ndarray:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from ..config import RunConfig
 from . import distributed
-from .config import RunConfig
 
 
 class EpochSampler(DistributedSampler):

@@ -19,10 +19,12 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from . import atomic, checkpoint, data, distributed, models, precision
-from .config import RunConfig, default_cache_dir
+from .. import atomic, data, models
+from ..compute import Compute
+from ..config import RunConfig, default_cache_dir
+from ..progress import Progress
+from . import checkpoint, distributed
 from .loaders import Keyed, SeededAugmentation
-from .progress import Progress
 
 STORE_VERSION = 1
 
@@ -38,36 +40,31 @@ class FrozenFeatures:
 
 @torch.inference_mode()
 def extract_features(model: models.XrayNet, dataset: Dataset, cfg: RunConfig, ctx: distributed.Context,
-                     device: torch.device, workers: int, epoch: int = 0, desc: str = "features",
+                     compute: Compute, workers: int, epoch: int = 0, desc: str = "features",
                      progress: Progress | None = None, work_after: float = 0.0) -> torch.Tensor:
     """Backbone output for every image (rank r computes rows r, r+W, ...; all ranks get all rows)."""
     model.backbone.eval()
     idx = list(range(ctx.rank, len(dataset), ctx.world_size))
     keys = [(i, epoch) for i in idx] if isinstance(dataset, SeededAugmentation) else idx
     loader = DataLoader(Keyed(dataset, keys), batch_size=cfg.batch_size, num_workers=workers,
-                        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(cfg.seed))
-    dtype = precision.compute_dtype(cfg.amp, device)
-    nhwc = precision.channels_last(device, dtype)
+                        pin_memory=compute.device.type == "cuda", generator=torch.Generator().manual_seed(cfg.seed))
     out = []
     batches = progress.track(loader, len(loader), desc, work_after) if progress else loader
     for x, _ in batches:
-        x = x.to(device, non_blocking=True)
-        if nhwc:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with precision.autocast(device, dtype):
-            f = model.backbone(x)
+        with compute.autocast():
+            f = model.backbone(compute.batch(x))
         out.append(f.float().cpu())
     rows = torch.cat(out) if out else torch.empty(0)
     return distributed.gather_rows(ctx, rows, len(dataset))
 
 
 def frozen_features(model: models.XrayNet, splits: data.Splits, cfg: RunConfig, ctx: distributed.Context,
-                    device: torch.device, workers: int, progress: Progress | None = None) -> FrozenFeatures:
+                    compute: Compute, workers: int, progress: Progress | None = None) -> FrozenFeatures:
     """The stored features of train (the run's share of the full training set), val and test."""
     t0 = time.perf_counter()
     full, rows = splits.full_train, splits.train_rows  # before train_fraction took its share; the run's rows
     views = cfg.feature_views if cfg.augment else 1
-    base = _base_key(model, cfg, device)
+    base = _base_key(model, cfg, compute)
     jobs = [(full, True, v, f"features train {v + 1}/{views}") for v in range(views)]
     jobs += [(splits.val, False, 0, "features val"), (splits.test, False, 0, "features test")]
     batches = [-(-len(s) // max(1, cfg.batch_size * ctx.world_size)) for s, *_ in jobs]
@@ -81,10 +78,10 @@ def frozen_features(model: models.XrayNet, splits: data.Splits, cfg: RunConfig, 
         if not distributed.all_true(ctx, f is not None):  # every rank computes, or none does
             dataset = data.make_dataset(split, cfg, train=train)
             dataset = SeededAugmentation(dataset, cfg.seed) if train else dataset
-            f = extract_features(model, dataset, cfg, ctx, device, workers, epoch=view, desc=desc,
+            f = extract_features(model, dataset, cfg, ctx, compute, workers, epoch=view, desc=desc,
                                  progress=progress, work_after=sum(batches[k + 1:]))
             if ctx.is_main:
-                atomic.torch_save({"key": key, "features": _compact(f, precision.compute_dtype(cfg.amp, device))},
+                atomic.torch_save({"key": key, "features": _compact(f, compute.dtype)},
                                   path)
         else:
             reused += 1
@@ -93,15 +90,14 @@ def frozen_features(model: models.XrayNet, splits: data.Splits, cfg: RunConfig, 
     return FrozenFeatures(train_views, out[views], out[views + 1], time.perf_counter() - t0, reused)
 
 
-def _base_key(model: models.XrayNet, cfg: RunConfig, device: torch.device) -> dict:
-    dtype = precision.compute_dtype(cfg.amp, device)
+def _base_key(model: models.XrayNet, cfg: RunConfig, compute: Compute) -> dict:
     return {
         "version": STORE_VERSION, "backbone": cfg.backbone,
         "architecture": hashlib.sha1(repr(model.backbone).encode()).hexdigest(),
         "weights": checkpoint.module_digest(model.backbone),
         "img_size": cfg.img_size, "resize": cfg.resize_size, "resize_mode": cfg.resize_mode,
-        "decode_cache": cfg.decode_cache, "precision": precision.name(dtype),
-        "channels_last": precision.channels_last(device, dtype), "device": device.type,
+        "decode_cache": cfg.decode_cache, "precision": compute.name,
+        "channels_last": compute.channels_last, "device": compute.device.type,
     }
 
 

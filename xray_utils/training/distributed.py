@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from .errors import XrayError
+from ..errors import XrayError
 
 T = TypeVar("T")
 

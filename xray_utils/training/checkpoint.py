@@ -25,13 +25,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from . import atomic, models
-from .config import RunConfig
-from .errors import XrayError
-from .runs import RunDir
+from .. import atomic, models
+from ..config import RunConfig
+from ..errors import XrayError
+from ..runs import RunDir
 
 if TYPE_CHECKING:
-    from .train import Stage
+    from .stage import Stage
 
 FORMAT = 2  # last.pt layout; an older file is refused with a clear message, never misread
 
