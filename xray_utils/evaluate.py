@@ -29,6 +29,8 @@ from scipy import stats
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
+from . import metrics
+from . import metrics as _registry
 from .compute import Compute
 from .errors import DataError, XrayError
 
@@ -36,7 +38,6 @@ BOOTSTRAP_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "ro
 ALPHA = 0.05
 PAIRED_TEST = ("exact sign-flip permutation test over {unit}s, Holm-corrected over all pairs (McNemar's exact test "
                "beside it assumes independent images)")
-_EPS = 1e-15  # log-loss clipping, as scikit-learn does for float64 probabilities
 
 
 class NotPairedError(DataError, ValueError):
@@ -86,186 +87,41 @@ def predict(forward: Callable[[torch.Tensor], torch.Tensor], loader: Iterable,
 
 
 # ----------------------------------------------------------------------------------------------------
-# metrics at one threshold
+# metrics at one threshold, and their intervals: thin wrappers over the registry (``metrics``), where each
+# metric's formula lives once, shared by the point estimate and the bootstrap
+
+_check, _units, _strata, _resample_weights = metrics.check, metrics.units_of, metrics.strata, metrics.resample_weights
+_weighted_auc, _ratio_rows = metrics.weighted_auc, metrics.ratio_rows
 
 
-def _check(y, p, what: str = "predictions") -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y)
-    p = np.asarray(p, dtype=np.float64)
-    if y.ndim != 1 or p.ndim != 1 or len(y) != len(p):
-        raise DataError(f"{what}: labels {y.shape} and probabilities {p.shape} must be two 1-D arrays "
-                        "of the same length")
-    if len(y) == 0:
-        raise DataError(f"{what}: no images to evaluate")
-    if not np.isin(y, (0, 1)).all():
-        raise DataError(f"{what}: labels must be 0 (NORMAL) or 1 (PNEUMONIA), got {sorted(set(y.tolist()))[:5]}")
-    if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
-        raise DataError(f"{what}: probabilities must be finite numbers in [0, 1]")
-    return y.astype(np.int64), p
-
-
-def _ratio(num: float, den: float) -> float | None:
-    return float(num / den) if den > 0 else None
-
-
-def classification_metrics(y, p, threshold: float = 0.5) -> dict:
+def classification_metrics(y, p, threshold: float = 0.5, logits=None) -> dict:
     """Metrics of PNEUMONIA-vs-NORMAL predictions ``p >= threshold`` against labels ``y``.
 
-    Keys: n, threshold, accuracy, loss (log loss of ``p``, independent of the threshold), sensitivity
-    (recall of PNEUMONIA), specificity, precision, npv, f1, roc_auc, pr_auc (average precision), brier,
+    Keys: n, threshold, every registered metric (accuracy, loss: the cross-entropy, exact from ``logits``
+    when given, else the log loss of ``p``, independent of the threshold; sensitivity (recall of
+    PNEUMONIA), specificity, precision, npv, f1, roc_auc, pr_auc (average precision), brier) and
     confusion_matrix [[tn, fp], [fn, tp]]. Undefined values are None.
     """
-    y, p = _check(y, p)
-    tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(y, p >= threshold, labels=[0, 1]).ravel())
-    both_classes = 0 < y.sum() < len(y)
-    return {
-        "n": int(len(y)),
-        "threshold": float(threshold),
-        "accuracy": (tp + tn) / len(y),
-        "loss": float(skm.log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1])),
-        "sensitivity": _ratio(tp, tp + fn),
-        "specificity": _ratio(tn, tn + fp),
-        "precision": _ratio(tp, tp + fp),
-        "npv": _ratio(tn, tn + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "roc_auc": float(skm.roc_auc_score(y, p)) if both_classes else None,
-        "pr_auc": float(skm.average_precision_score(y, p)) if y.sum() > 0 else None,
-        "brier": float(skm.brier_score_loss(y, p, pos_label=1)),
-        "confusion_matrix": [[tn, fp], [fn, tp]],
-    }
+    return metrics.point(y, p, threshold, logits=logits)
 
 
-# ----------------------------------------------------------------------------------------------------
-# resampling units: patients (or images), stratified by class
-#
-# The Kaggle test set holds several images of many patients; images of one patient are not independent,
-# so resampling images would make intervals too narrow. The bootstrap draws whole patients instead (all
-# of a drawn patient's images come along) and draws them within class, so every resample keeps the test
-# set's class make-up (the test set was assembled per class) and both classes are always present.
-
-
-def _units(groups, n: int) -> np.ndarray:
-    """Patient number (0 .. G-1) of each of ``n`` images; an image without an id (None, NaN, "") is its
-    own patient, and so is every image when ``groups`` is None."""
-    if groups is None:
-        return np.arange(n)
-    ids = pd.Series(np.asarray(groups, dtype=object))
-    if len(ids) != n:
-        raise DataError(f"groups: {len(ids)} patient ids for {n} images; give one id per image")
-    unknown = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
-    codes = pd.factorize(ids.where(~unknown))[0]  # -1 where unknown
-    codes[unknown] = codes.max(initial=-1) + 1 + np.arange(unknown.sum())
-    return codes
-
-
-def _strata(y: np.ndarray, units: np.ndarray) -> list[np.ndarray]:
-    """The patients of each class: all images NORMAL, all PNEUMONIA, and (a third stratum) both labels.
-
-    A patient whose images carry both labels cannot be put in either class without changing its count;
-    as a stratum of its own it is drawn as often as it occurs, and each such patient brings both classes.
-    """
-    n_units = int(units.max()) + 1
-    positives = np.bincount(units, weights=y, minlength=n_units)
-    images = np.bincount(units, minlength=n_units)
-    kind = np.where(positives == 0, 0, np.where(positives == images, 1, 2))
-    return [np.flatnonzero(kind == k) for k in range(3) if (kind == k).any()]
-
-
-def _resample_weights(y: np.ndarray, units: np.ndarray, n_boot: int, seed: int, max_cells: int = 2_000_000):
-    """Bootstrap resamples as weight matrices (rows = resamples, columns = images): how many times each
-    image's patient was drawn. Each stratum draws as many patients as it holds, with replacement. Yields
-    chunks of rows so that memory stays bounded for large test sets."""
-    rng = np.random.default_rng(seed)
-    strata = _strata(y, units)
-    n_units = int(units.max()) + 1
-    rows = max(1, max_cells // max(len(units), n_units))
-    for start in range(0, n_boot, rows):
-        r = min(rows, n_boot - start)
-        counts = np.zeros((r, n_units))
-        for members in strata:
-            m = len(members)
-            draws = rng.integers(0, m, size=(r, m)) + m * np.arange(r)[:, None]  # row-offset for one bincount
-            counts[:, members] = np.bincount(draws.ravel(), minlength=r * m).reshape(r, m)
-        yield counts[:, units]
-
-
-def _weighted_auc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mann-Whitney numerator U and denominator (positive weight x negative weight) of the AUC for every
-    row of weights at once, ties counted one half: sklearn's ``roc_auc_score`` with ``sample_weight``.
-    A resample changes only weights, never the order of the scores, so the images are sorted once."""
-    order = np.argsort(p, kind="stable")
-    p_sorted, y_sorted, w_sorted = p[order], y[order], w[:, order]
-    new_score = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
-    block = np.cumsum(new_score) - 1  # tie block of each sorted image
-    starts = np.flatnonzero(new_score)
-    ends = np.r_[starts[1:], len(p_sorted)]
-    neg = w_sorted * (y_sorted == 0)
-    cum_neg = np.zeros((w.shape[0], len(p_sorted) + 1))
-    np.cumsum(neg, axis=1, out=cum_neg[:, 1:])
-    pos = np.flatnonzero(y_sorted == 1)
-    below = cum_neg[:, starts[block[pos]]]  # negative weight with a strictly lower score
-    tied = cum_neg[:, ends[block[pos]]] - below
-    u = (w_sorted[:, pos] * (below + 0.5 * tied)).sum(1)
-    return u, w_sorted[:, pos].sum(1) * neg.sum(1)
-
-
-def _ratio_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
-
-
-def _boot_metrics(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarray, names: Sequence[str]) -> dict:
+def _boot_metrics(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarray, names: Sequence[str],
+                  logits=None) -> dict:
     """Each metric on every resample (row of weights ``w``) at once; NaN where undefined in that resample."""
-    call = p >= threshold
-    tp, tn, fp, fn = (w @ (c & (y == k)).astype(np.float64)
-                      for c, k in ((call, 1), (~call, 0), (call, 0), (~call, 1)))
-    total = w.sum(1)
-    q = np.clip(p, _EPS, 1 - _EPS)
-    per_image = {"loss": -(y * np.log(q) + (1 - y) * np.log1p(-q)), "brier": (p - y) ** 2}
-    out = {}
-    for name in names:
-        if name == "accuracy":
-            out[name] = (tp + tn) / total
-        elif name in per_image:
-            out[name] = (w @ per_image[name]) / total
-        elif name == "sensitivity":
-            out[name] = _ratio_rows(tp, tp + fn)
-        elif name == "specificity":
-            out[name] = _ratio_rows(tn, tn + fp)
-        elif name == "precision":
-            out[name] = _ratio_rows(tp, tp + fp)
-        elif name == "npv":
-            out[name] = _ratio_rows(tn, tn + fn)
-        elif name == "f1":
-            out[name] = _ratio_rows(2 * tp, 2 * tp + fp + fn)
-        elif name == "roc_auc":
-            out[name] = _ratio_rows(*_weighted_auc(y, p, w))
-        else:
-            raise XrayError(f"bootstrap_ci: unknown metric {name!r}",
-                            "use accuracy, loss, sensitivity, specificity, precision, npv, f1, brier, roc_auc")
-    return out
-
-
-def _percentile_interval(values: np.ndarray, level: float) -> list[float] | None:
-    values = values[~np.isnan(values)]
-    tail = 100 * (1 - level) / 2
-    return [float(v) for v in np.percentile(values, [tail, 100 - tail])] if len(values) else None
+    return metrics.values(y, p, threshold, w, names, logits)
 
 
 def bootstrap_ci(y, p, threshold: float = 0.5, metrics: Sequence[str] = BOOTSTRAP_METRICS, n_boot: int = 1000,
-                 seed: int = 0, level: float = 0.95, groups=None) -> dict[str, list[float] | None]:
-    """Percentile bootstrap intervals {metric: [lo, hi]}, deterministic by ``seed``.
+                 seed: int = 0, level: float = 0.95, groups=None, logits=None) -> dict[str, list[float] | None]:
+    """Patient-level intervals {metric: [lo, hi]}, deterministic by ``seed`` (``metrics.intervals``).
 
     ``groups`` holds the patient id of each image: whole patients are resampled (stratified by class, see
     ``_strata``), so images of one patient count as one draw. Without it every image is its own patient.
-    All metrics share the same resamples. Resamples where a metric is undefined are left out of that
-    metric's interval; a metric undefined in every resample (e.g. sensitivity with no PNEUMONIA image in
-    the test set) gets None.
+    All metrics share the same resamples. Proportions and AUCs get a Wilson interval on the effective
+    sample size (never of zero width, also at 0% and 100%); a metric undefined on the data (e.g.
+    sensitivity with no PNEUMONIA image in the test set) gets None.
     """
-    y, p = _check(y, p)
-    units = _units(groups, len(y))
-    chunks = [_boot_metrics(y, p, threshold, w, metrics) for w in _resample_weights(y, units, n_boot, seed)]
-    return {name: _percentile_interval(np.concatenate([c[name] for c in chunks]), level) for name in metrics}
+    return _registry.intervals(y, p, threshold, groups, seed, n_boot, level, names=metrics, logits=logits)
 
 
 def bootstrap_method(groups=None, n_boot: int = 1000, n_images: int | None = None, level: float = 0.95) -> dict:
@@ -323,6 +179,12 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
     c = int((~a & b_).sum())
     pvalue = 1.0 if b + c == 0 else float(stats.binomtest(b, b + c, 0.5).pvalue)
     return {"b": b, "c": c, "pvalue": pvalue}
+
+
+def _percentile_interval(values: np.ndarray, level: float) -> list[float] | None:
+    values = values[~np.isnan(values)]
+    tail = 100 * (1 - level) / 2
+    return [float(v) for v in np.percentile(values, [tail, 100 - tail])] if len(values) else None
 
 
 def paired_bootstrap_diff(y, p_a, p_b, threshold_a: float = 0.5, threshold_b: float = 0.5, n_boot: int = 2000,
