@@ -145,7 +145,7 @@ def test_one_step_at_world_size_2_gives_the_weights_of_world_size_1(tmp_path):
     _torchrun_train(cfg, tmp_path / "unsynced", "--no-sync-bn")
 
     def weights(name):
-        return torch.load(tmp_path / name / "last.pt", weights_only=False)["trained"]
+        return torch.load(tmp_path / name / "last.pt", weights_only=True)["trained"]
 
     one, two, unsynced = weights("one"), weights("two"), weights("unsynced")
     start = train.make_model(cfg, Compute.decide("cpu", cfg.amp)).state_dict()

@@ -178,7 +178,7 @@ def test_a_refused_write_is_a_clear_error_and_keeps_the_old_file(tmp_path, monke
     assert e.value.message == f"cannot write last.pt: {words} {tmp_path}"
     assert "run the same command again" in e.value.hint
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left
-    assert torch.load(target, weights_only=False) == {"epoch": 1}
+    assert torch.load(target, weights_only=True) == {"epoch": 1}
 
 
 # ---- predictions ---------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_frozen_feature_cache_matches_the_slow_path(tmp_path):
     assert (p_fast - p_slow).abs().max() < 1e-4
     assert fast["test"]["accuracy"] == slow["test"]["accuracy"]
     # and the frozen backbone really is untouched by training
-    best = torch.load(tmp_path / "slow" / "best.pt", weights_only=False)["model"]
+    best = torch.load(tmp_path / "slow" / "best.pt", weights_only=True)["model"]
     torch.manual_seed(cfg.seed)  # as fit() does before building the model
     fresh = models.build_model("resnet18", "frozen", None, 0.5)
     for k, v in fresh.backbone.state_dict().items():
@@ -149,15 +149,15 @@ def test_frozen_run_resumes_from_head_only_checkpoints(tmp_path):
 
     with pytest.raises(Interrupted):
         train.fit(cfg, tmp_path / "cut", log=stop_after_epoch_2)
-    last = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
+    last = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)
     assert set(last["trained"]) == set(models.build_model("squeezenet1_1", "frozen", None, 0.5).head.state_dict())
     lines = []
     resumed = train.fit(cfg, tmp_path / "cut", log=lines.append)
     assert any("resuming" in str(m) and "after epoch 2" in str(m) for m in lines)
     whole = train.fit(cfg, tmp_path / "whole", log=lambda _m: None)
     assert stable(resumed) == stable(whole)
-    best_cut = torch.load(tmp_path / "cut" / "best.pt", weights_only=False)["model"]
-    best_whole = torch.load(tmp_path / "whole" / "best.pt", weights_only=False)["model"]
+    best_cut = torch.load(tmp_path / "cut" / "best.pt", weights_only=True)["model"]
+    best_whole = torch.load(tmp_path / "whole" / "best.pt", weights_only=True)["model"]
     assert best_cut.keys() == best_whole.keys()  # the whole model, backbone included
     assert all(torch.equal(best_cut[k], best_whole[k]) for k in best_cut)
 
@@ -195,8 +195,8 @@ def test_select_last_evaluates_the_last_epoch_and_best_the_lowest_validation_los
     assert (best["select"], best["selected_epoch"], best["best_epoch"]) == ("best", 1, 1)
     assert (last["select"], last["selected_epoch"], last["best_epoch"]) == ("last", 3, 1)
     # best.pt holds the evaluated weights: for "last", the head of the last epoch's checkpoint
-    saved = torch.load(tmp_path / "last" / "best.pt", weights_only=False)
-    head = torch.load(tmp_path / "last" / "last.pt", weights_only=False)["trained"]
+    saved = torch.load(tmp_path / "last" / "best.pt", weights_only=True)
+    head = torch.load(tmp_path / "last" / "last.pt", weights_only=True)["trained"]
     assert saved["epoch"] == 3 and all(torch.equal(saved["model"]["head." + k], v) for k, v in head.items())
     p_best = pd.read_csv(tmp_path / "best" / "predictions.csv")["p_pneumonia"]
     p_last = pd.read_csv(tmp_path / "last" / "predictions.csv")["p_pneumonia"]
@@ -224,7 +224,7 @@ def test_a_full_disk_ends_in_one_message_and_keeps_the_last_checkpoint(tmp_path,
     assert f"error: cannot write last.pt: no space left on {out}" in err and "fix:" in err
     assert "Traceback" not in err
     assert not (out / "COMPLETE").exists()
-    assert torch.load(out / "last.pt", weights_only=False)["state"]["epoch"] == 1  # still loadable
+    assert torch.load(out / "last.pt", weights_only=True)["state"]["epoch"] == 1  # still loadable
     assert sorted(p.name for p in out.glob(".*.tmp")) == []
 
 

@@ -14,8 +14,8 @@ is written once.
 
 from __future__ import annotations
 
-import hashlib
 import math
+import pickle
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,16 @@ from ..runs import RunDir
 if TYPE_CHECKING:
     from .stage import Stage
 
-FORMAT = 2  # last.pt layout; an older file is refused with a clear message, never misread
+FORMAT = 3  # last.pt layout; an older file is refused with a clear message, never misread
+
+# Run folders travel (a TA gets a class's runs, a student downloads someone's run to predict with it), so
+# a checkpoint is data, never code: every file is read with ``torch.load(weights_only=True)``, which
+# unpickles only tensors and plain containers. Everything a checkpoint holds is stored that way (the RNG
+# states as tensors and lists, the config and history as dicts), so no global needs allow-listing.
+# The numpy globals an older last.pt (format 2: numpy's RNG state as an ndarray) names: such a file is
+# refused as "written by an older version", anything else that is not weights as "not weights".
+_OLD_FORMAT_GLOBALS = ("numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+                       "numpy.ndarray", "numpy.dtype", "numpy.dtypes.UInt32DType")
 
 
 @dataclass
@@ -73,7 +82,7 @@ class Checkpointer:
     def __init__(self, rd: RunDir, cfg: RunConfig, stage: Stage, optimizer, scheduler, scaler, writes: bool = True):
         self.rd, self.cfg, self.stage, self.writes = rd, cfg, stage, writes
         self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
-        self.frozen_digest = module_digest(stage.model.backbone) if stage.frozen else None
+        self.frozen_digest = models.module_digest(stage.model.backbone) if stage.frozen else None
 
     def resume(self) -> TrainingState:
         """The state after the last saved epoch, loaded into the stage and optimiser; fresh when none."""
@@ -139,12 +148,38 @@ def save_model(path: Path, model: nn.Module, epoch: int, cfg: RunConfig) -> None
     atomic.torch_save({"model": model.state_dict(), "epoch": epoch, "config": cfg.to_dict()}, path)
 
 
-def load(path: Path) -> dict:
+class UnsafeCheckpoint(XrayError):
+    """A checkpoint whose pickle names something other than tensors and plain containers."""
+
+
+def load(path: Path, fix: str = "retrain or delete it") -> dict:
+    """A checkpoint's contents, read as data only (``weights_only=True``): a pickle that would build any
+    other object (run code) is refused, naming the file, and nothing in it is executed."""
+    path = Path(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        if _needs_only(path, _OLD_FORMAT_GLOBALS):
+            raise XrayError(f"{path} was written by an older version of this tool", fix) from None
+        raise UnsafeCheckpoint(_not_weights(path, fix)) from None
     except Exception as e:  # a damaged checkpoint is a user-facing problem, not a crash
-        raise XrayError(f"cannot read checkpoint {path}: {e}",
-                        "delete it to restart this run from the beginning, or rerun with --force") from None
+        raise XrayError(f"cannot read checkpoint {path}: {e}", fix) from None
+    if not isinstance(loaded, dict):
+        raise UnsafeCheckpoint(_not_weights(path, fix))
+    return loaded
+
+
+def _not_weights(path: Path, fix: str) -> str:
+    return f"{path} holds objects that are not weights; it was not loaded: {fix}"
+
+
+def _needs_only(path: Path, allowed: tuple[str, ...]) -> bool:
+    """True when the globals the pickle names (listed without unpickling) are all in ``allowed``."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:
+        return False
+    return bool(names) and all(n in allowed for n in names)
 
 
 def load_best_model(run_dir: str | Path) -> tuple[models.XrayNet, RunConfig]:
@@ -161,7 +196,7 @@ def load_best_model(run_dir: str | Path) -> tuple[models.XrayNet, RunConfig]:
     try:
         model.load_state_dict(load(rd.best_checkpoint)["model"])
     except (KeyError, RuntimeError) as e:
-        raise XrayError(f"cannot load {rd.best_checkpoint}: {e}", "rerun the run with --force") from None
+        raise XrayError(f"cannot load {rd.best_checkpoint}: {e}", "retrain the run, or delete it") from None
     return model.eval(), cfg
 
 
@@ -169,25 +204,25 @@ def load_best_model(run_dir: str | Path) -> tuple[models.XrayNet, RunConfig]:
 # what else a checkpoint holds
 
 
-def module_digest(module: nn.Module) -> str:
-    """SHA-1 of a module's state_dict (names and bytes): a resumed frozen run checks its backbone is the same."""
-    h = hashlib.sha1()
-    for name, t in module.state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
 def rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every RNG's state as tensors, ints and lists (what ``weights_only`` reads back)."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": [version, list(internal), gauss],
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
