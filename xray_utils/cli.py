@@ -7,6 +7,8 @@ Every problem a user can fix ends as one message on stderr, never a traceback. A
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
 
 from . import __version__, settings
@@ -90,21 +92,38 @@ CELL_FLAGS = [
 FIELDS = [f for _, f, _ in RUN_FLAGS] + [f for _, f, _, _ in RUN_SWITCHES] + [f for _, f, _ in CELL_FLAGS]
 
 
-def add_run_arguments(p: argparse.ArgumentParser, cell: bool = True) -> None:
-    """The settings of a run: --preset, --config FILE, every training flag, --extra-config JSON."""
-    g = p.add_argument_group("run settings (later ones win: preset < --config < flags < --extra-config)")
-    g.add_argument("--preset", choices=tuple(settings.PRESETS), help=f"{settings.describe_presets()}")
+# what `xray data-check` reads of a run's settings (the training flags would change nothing it reports)
+DATA_FIELDS = frozenset({"dataset", "data_dir", "val_split", "mnist_size", "num_workers", "cache_dir", "strict",
+                         "progress"})
+
+
+def add_run_arguments(p: argparse.ArgumentParser, cell: bool = True, fields: frozenset | None = None) -> None:
+    """The settings of a run: --preset, --config FILE, every training flag, --extra-config JSON.
+
+    ``fields``: only these RunConfig fields' flags (and no --preset), for a command that reads only them."""
+    def wanted(field: str) -> bool:
+        return fields is None or field in fields
+
+    title = "run settings (later ones win: preset < --config < flags < --extra-config)" if fields is None \
+        else "data settings (later ones win: --config < flags < --extra-config)"
+    g = p.add_argument_group(title)
+    if fields is None:
+        g.add_argument("--preset", choices=tuple(settings.PRESETS), help=f"{settings.describe_presets()}")
     g.add_argument("--config", metavar="FILE", help="a config.json (or a part of one) to start from")
     for flag, field, kw in RUN_FLAGS + (CELL_FLAGS if cell else []):
-        g.add_argument(flag, dest=field, default=None, **kw)
+        if wanted(field):
+            g.add_argument(flag, dest=field, default=None, **kw)
     for flag, field, value, text in RUN_SWITCHES:
-        g.add_argument(flag, dest=field, action="store_const", const=value, default=None, help=text)
+        if wanted(field):
+            g.add_argument(flag, dest=field, action="store_const", const=value, default=None, help=text)
     g.add_argument("--extra-config", metavar="JSON", help='further settings, e.g. \'{"scheduler": "cosine"}\'')
 
 
-def add_grid_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
-    """What the report grid is made of, and how it runs (report, render, demo)."""
-    from .pipeline import DEFAULT_BACKBONES, DEFAULT_KERNEL, DEFAULT_MODES
+def add_grid_arguments(p: argparse.ArgumentParser, out_default: str, render: bool = False) -> None:
+    """What the report grid is made of, and how it runs (report, render, demo; render trains nothing, so it
+    has no --jobs, --only, --render-only or --force)."""
+    from .pipeline.grid import DEFAULT_BACKBONES, DEFAULT_MODES
+    from .pipeline.notebooks import DEFAULT_KERNEL
 
     g = p.add_argument_group("the grid: every backbone x mode x seed x fraction is one run")
     g.add_argument("--backbones", "--backbone", metavar="A,B", help=f"default {','.join(DEFAULT_BACKBONES)}")
@@ -114,19 +133,26 @@ def add_grid_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
     g.add_argument("--seeds", "--seed", metavar="N,N", help="one run per seed, e.g. 0,1,2 (default 0)")
     g.add_argument("--fractions", "--train-fraction", metavar="F,F",
                    help="one run per training fraction, e.g. 0.1,0.25,0.5,1 (learning curves; default 1)")
-    g.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="train N runs at a time: one GPU each (round-robin over CUDA_VISIBLE_DEVICES), else "
-                        "the CPU cores shared out (default 1)")
-    g.add_argument("--only", metavar="RUN[,RUN]", help="train just these runs of the grid (names from --list, or "
-                   "positions: a SLURM array task id) and render nothing")
+    if not render:
+        g.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="train N runs at a time: one GPU each (round-robin over CUDA_VISIBLE_DEVICES), else "
+                            "the CPU cores shared out (default 1)")
+        g.add_argument("--only", metavar="RUN[,RUN]", help="train just these runs of the grid (names from --list, "
+                       "or positions: a SLURM array task id) and render nothing")
     g.add_argument("--list", action="store_true", help="print the grid's runs (position, name, state) and exit")
     g = p.add_argument_group("the report")
-    g.add_argument("--render-only", action="store_true",
-                   help="train nothing: re-render from the runs that exist and list the missing ones")
-    g.add_argument("--lang", choices=("en", "zh-TW"), default="en", help="report language")
-    g.add_argument("--force", action="store_true", help="retrain runs that are already complete")
-    g.add_argument("--out", metavar="DIR", default=None, help=f"output folder (default {out_default})")
-    g.add_argument("--kernel", default=DEFAULT_KERNEL, help="Jupyter kernel that runs the notebooks")
+    if not render:
+        g.add_argument("--render-only", action="store_true",
+                       help="train nothing: re-render from the runs that exist and list the missing ones")
+    g.add_argument("--lang", choices=("en", "zh-TW"), default=None, help="report language (default en)")
+    if not render:
+        g.add_argument("--force", action="store_true", help="retrain runs that are already complete")
+    g.add_argument("--out", metavar="DIR", default=None, help=f"output folder (default {out_default})"
+                   + ("; alone, it re-renders the report there with the options recorded in its report.json"
+                      if render else ""))
+    g.add_argument("--kernel", default=DEFAULT_KERNEL,
+                   help=f"Jupyter kernel that runs the notebooks (default {DEFAULT_KERNEL}: this checkout's own "
+                        "Python, whatever Jupyter's folders hold)")
     g.add_argument("--no-pdf", dest="pdf", action="store_false", help="write report.html only")
 
 
@@ -139,8 +165,16 @@ def run_params(args: argparse.Namespace) -> dict:
 
 
 def config_from_args(args: argparse.Namespace):
-    return settings.build_config(preset=args.preset, config_file=args.config, extra=args.extra_config,
-                                 source="command line", **run_params(args))
+    return settings.build_config(preset=getattr(args, "preset", None), config_file=args.config,
+                                 extra=args.extra_config, source="command line", **run_params(args))
+
+
+COMMAND_ENV = "XRAY_COMMAND"  # read by progress.invocation (train.log) and the report.json writer
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """This command as typed (``xray report --preset quick ...``), quoted so it can be pasted back."""
+    return shlex.join(["xray", *(sys.argv[1:] if argv is None else argv)])
 
 
 def _say(args: argparse.Namespace):
@@ -152,12 +186,11 @@ def _say(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import training
-    from .training import distributed
-
-    cfg = config_from_args(args)
+    cfg = config_from_args(args)  # a usage error answers before torch is imported
     out = settings.run_dir_for(cfg, args.out)
-    training.fit(cfg, out, force=args.force, log=_say(args))
+    from .training import distributed, train
+
+    train.fit(cfg, out, force=args.force, log=_say(args))
     if distributed.launched_rank() == 0:  # under torchrun only rank 0 speaks
         print(f"run directory: {out}")
     return EXIT_OK
@@ -172,9 +205,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
     from . import data
 
-    report = data.data_check(config_from_args(args))
+    report = data.data_check(cfg)
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILURE
 
@@ -186,23 +220,62 @@ def grid_options(args: argparse.Namespace) -> dict:
         params.pop(field, None)
     return dict(backbones=args.backbones, modes=args.modes, with_scratch=args.with_scratch, seeds=args.seeds,
                 fractions=args.fractions, preset=args.preset, config_file=args.config, extra=args.extra_config,
-                lang=args.lang, force=args.force, out=args.out, **params)
+                lang=args.lang or "en", force=getattr(args, "force", False), out=args.out, **params)
+
+
+GRID_SHAPE = ("backbones", "modes", "with_scratch", "seeds", "fractions", "preset", "config", "extra_config")
+
+
+def _shapes_nothing(args: argparse.Namespace) -> bool:
+    """No flag that says which runs the report is over (only --out, --lang, --kernel, --no-pdf, -q/-v)."""
+    return not any(getattr(args, a, None) for a in GRID_SHAPE) and not run_params(args)
+
+
+def _check_grid(options: dict, base: dict | None) -> None:
+    """Every run's settings checked before anything heavy is imported (pandas, papermill, torch)."""
+    from .pipeline import grid
+
+    keep = {k: v for k, v in options.items() if k not in ("out", "base")}
+    grid.plan_grid(runs_root=settings.default_reports_dir() / "runs", base=base, **keep)
 
 
 def _run_grid(args: argparse.Namespace, demo: bool) -> int:
+    options = grid_options(args)
+    base = settings.DEMO_SETTINGS if demo else None
+    say = _say(args)
+    if args.command == "render" and _shapes_nothing(args):
+        from .pipeline import build
+
+        recorded = build.recorded_options(args.out or settings.default_reports_dir(), log=say)
+        if recorded is not None:
+            base = recorded.pop("base", None)
+            options = {**recorded, "lang": args.lang or recorded.get("lang") or "en", "out": args.out}
+    _check_grid(options, base)
+    saved = os.environ.get(COMMAND_ENV)
+    os.environ[COMMAND_ENV] = command_line(getattr(args, "argv", None))  # for train.log and report.json
+    try:
+        return _grid_command(args, demo, options, base, say)
+    finally:
+        if saved is None:
+            os.environ.pop(COMMAND_ENV, None)
+        else:
+            os.environ[COMMAND_ENV] = saved
+
+
+def _grid_command(args: argparse.Namespace, demo: bool, options: dict, base: dict | None, say) -> int:
     from . import pipeline
 
-    options = grid_options(args)
     if args.list:
-        base = pipeline.DEMO_SETTINGS if demo else None
         out = options.pop("out") or (settings.default_reports_dir() / "demo" if demo else None)
         for i, (name, state) in enumerate(pipeline.list_grid(out=out, base=base, **options)):
             print(f"{i}\t{name}\t{state}")
         return EXIT_OK
-    say = _say(args)
     detail = print if args.verbose else (lambda _msg: None)
-    run = dict(kernel=args.kernel, pdf=args.pdf, jobs=args.jobs, only=args.only,
-               render_only=args.render_only or args.command == "render", log=say, detail=detail, **options)
+    if base is not None and not demo:
+        options["base"] = base
+    run = dict(kernel=args.kernel, pdf=args.pdf, jobs=getattr(args, "jobs", 1), only=getattr(args, "only", None),
+               render_only=getattr(args, "render_only", False) or args.command == "render", log=say, detail=detail,
+               **options)
     result = pipeline.demo(**run) if demo else pipeline.build_report(**run)
     if args.quiet and result is not None and getattr(result, "html", None) is not None:
         print(f"report: {result.html}")
@@ -221,6 +294,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # the parser: one function per command (a new command adds its own and one line in COMMANDS)
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: no abbreviations (``--epoch 3`` is not ``--epochs 3``), and an unknown flag is
+    reported with this command's usage (argparse would leave it to the top level's, which names no flag)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def _verbosity() -> argparse.ArgumentParser:
     # given before or after the command: SUPPRESS keeps a subcommand from resetting the top level's value
     parent = argparse.ArgumentParser(add_help=False)
@@ -232,9 +321,13 @@ def _verbosity() -> argparse.ArgumentParser:
     return parent
 
 
+def command(sub, name: str, common, text: str) -> argparse.ArgumentParser:
+    """One subcommand: ``text`` is its line in `xray --help` and the first line of `xray NAME --help`."""
+    return sub.add_parser(name, parents=[common], help=text, description=text, epilog=EPILOG)
+
+
 def add_train(sub, common) -> None:
-    p = sub.add_parser("train", parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       help="train and evaluate one (backbone, mode) run")
+    p = command(sub, "train", common, "train and evaluate one (backbone, mode) run")
     add_run_arguments(p)
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default reports/runs/<run name>)")
     p.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start again")
@@ -242,32 +335,30 @@ def add_train(sub, common) -> None:
 
 
 def add_evaluate(sub, common) -> None:
-    p = sub.add_parser("evaluate", parents=[common], help="re-evaluate a run's checkpoint and rewrite its metrics")
+    p = command(sub, "evaluate", common, "re-evaluate a run's checkpoint and rewrite its metrics")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.set_defaults(func=cmd_evaluate)
 
 
 def add_data_check(sub, common) -> None:
-    p = sub.add_parser("data-check", parents=[common],
-                       help="count splits, classes and patients; list every problem found")
-    add_run_arguments(p)
+    p = command(sub, "data-check", common, "count splits, classes and patients; list every problem found")
+    add_run_arguments(p, cell=False, fields=DATA_FIELDS)
     p.set_defaults(func=cmd_data_check)
 
 
 def add_report(sub, common) -> None:
     for name, text in (("report", "train the notebook grid (reusing complete runs) and render reports/report.html "
                                   "and .pdf"),
-                       ("render", "re-render the report from the runs that exist, training nothing")):
-        p = sub.add_parser(name, parents=[common], epilog=EPILOG, help=text,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                       ("render", "re-render the report from the runs that exist, training nothing (--out DIR "
+                                  "alone: with the options DIR/report.json recorded)")):
+        p = command(sub, name, common, text)
         add_run_arguments(p, cell=False)
-        add_grid_arguments(p, "reports")
+        add_grid_arguments(p, "reports", render=name == "render")
         p.set_defaults(func=cmd_report)
 
 
 def add_demo(sub, common) -> None:
-    p = sub.add_parser("demo", parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       help="the whole report offline on synthetic phantoms, in a few minutes")
+    p = command(sub, "demo", common, "the whole report offline on synthetic phantoms, in a few minutes")
     add_run_arguments(p, cell=False)
     add_grid_arguments(p, "reports/demo")
     p.set_defaults(func=cmd_demo)
@@ -281,8 +372,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def add_predict(sub, common) -> None:
-    p = sub.add_parser("predict", parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       help="classify images with a finished run's model (P(PNEUMONIA), labels, Grad-CAM)")
+    p = command(sub, "predict", common, "classify images with a finished run's model (P(PNEUMONIA), labels, "
+                "Grad-CAM)")
     p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched for images")
     p.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run directory (best.pt, metrics.json)")
     p.add_argument("--csv", metavar="FILE", help="also write the predictions to FILE")
@@ -296,11 +387,11 @@ COMMANDS = [add_train, add_evaluate, add_data_check, add_report, add_demo, add_p
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xray", description=__doc__.splitlines()[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"cxr-transfer {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="errors and the result only")
     parser.add_argument("-v", "--verbose", action="store_true", help="also each notebook's parameters and timings")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
     common = _verbosity()
     for add in COMMANDS:
         add(sub, common)
@@ -310,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (see EPILOG). argparse exits 2 itself on a usage error."""
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # the command as typed, for report.json
     if args.quiet and args.verbose:
         print("error: -q and -v contradict each other", file=sys.stderr)
         return EXIT_USAGE

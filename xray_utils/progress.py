@@ -50,6 +50,19 @@ def console(message: str) -> None:
     tqdm.write(str(message), file=sys.stdout)
 
 
+def invocation(argv: list[str] | None = None, env: dict | None = None) -> str:
+    """What started this process, for train.log: the command line, or in a Jupyter kernel the notebook (its name
+    from JupyterLab's or xray's JPY_SESSION_NAME) and the xray command that executed it (XRAY_COMMAND), not
+    ``ipykernel_launcher.py -f kernel-....json``."""
+    argv = sys.argv if argv is None else argv
+    env = os.environ if env is None else env
+    if not argv or Path(argv[0]).name not in ("ipykernel_launcher.py", "ipykernel_launcher"):
+        return " ".join(argv)
+    notebook, command = env.get("JPY_SESSION_NAME"), env.get("XRAY_COMMAND")
+    where = f"notebook {Path(notebook).name}" if notebook else "a notebook (its name unknown to the kernel)"
+    return f"{where}, executed by `{command}`" if command else f"{where} in a Jupyter kernel"
+
+
 class RunLog:
     """``say(message)``: the message into ``path`` (when given) and to ``out`` (default: the console).
 
@@ -68,7 +81,7 @@ class RunLog:
                 self.file = open(self.path, "a", encoding="utf-8")
             except OSError as e:
                 raise atomic.disk_error(e, self.path) or e from None
-            self._write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: {' '.join(sys.argv)[:300]}")
+            self._write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: {invocation()[:300]}")
             self._showwarning = warnings.showwarning
             warnings.showwarning = self._warning
         return self

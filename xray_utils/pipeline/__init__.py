@@ -12,34 +12,31 @@ person gets by opening the notebook in JupyterLab and running it. The run settin
 ``xray_utils.settings``, as in the notebooks, so both build the very same RunConfig.
 """
 
-from .build import (
-    DEFAULT_KERNEL,
-    DEMO_SETTINGS,
-    ReportResult,
-    build_report,
-    check_data_and_weights,
-    demo,
-    list_grid,
-    publish_demo,
-)
-from .grid import (
-    DEFAULT_BACKBONES,
-    DEFAULT_MODES,
-    NOTEBOOK_ANALYSIS,
-    NOTEBOOK_DATA,
-    NOTEBOOK_FINETUNE,
-    NOTEBOOK_FOR_MODE,
-    NOTEBOOK_FROZEN,
-    RunPlan,
-    notebooks_dir,
-    plan_grid,
-)
-from .notebooks import check_kernel, check_parameters, execute_notebook
-from .render import browser_command, find_browser, print_pdf, render_html
+import importlib
 
-__all__ = [
-    "DEFAULT_BACKBONES", "DEFAULT_KERNEL", "DEFAULT_MODES", "DEMO_SETTINGS", "NOTEBOOK_ANALYSIS", "NOTEBOOK_DATA",
-    "NOTEBOOK_FINETUNE", "NOTEBOOK_FOR_MODE", "NOTEBOOK_FROZEN", "ReportResult", "RunPlan", "browser_command",
-    "build_report", "check_data_and_weights", "check_kernel", "check_parameters", "demo", "execute_notebook",
-    "find_browser", "list_grid", "notebooks_dir", "plan_grid", "print_pdf", "publish_demo", "render_html",
-]
+# Lazy (PEP 562): `xray --help` and a usage error need only grid.py's names, not pandas and papermill, so the
+# package imports a submodule when one of its names is first used.
+_EXPORTS = {
+    "build": ("DEFAULT_KERNEL", "DEMO_SETTINGS", "ReportResult", "build_report", "check_data_and_weights", "demo",
+              "list_grid", "publish_demo"),
+    "grid": ("DEFAULT_BACKBONES", "DEFAULT_MODES", "NOTEBOOK_ANALYSIS", "NOTEBOOK_DATA", "NOTEBOOK_FINETUNE",
+             "NOTEBOOK_FOR_MODE", "NOTEBOOK_FROZEN", "RunPlan", "notebooks_dir", "plan_grid"),
+    "notebooks": ("check_kernel", "check_parameters", "execute_notebook"),
+    "render": ("browser_command", "find_browser", "print_pdf", "render_html"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _EXPORTS:  # a submodule: pipeline.notebooks without importing it first
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

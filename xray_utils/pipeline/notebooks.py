@@ -6,8 +6,11 @@ which prints the notebook's output line by line and, when it fails, one last lin
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,31 +27,103 @@ def _quiet(_line: str) -> None:
     pass
 
 
-def check_kernel(kernel: str) -> None:
-    """The Jupyter kernel exists and its Python can import this package."""
+# The name the notebooks' metadata give. xray resolves it to the Python running xray itself (this checkout's
+# .venv), never by searching Jupyter's folders: a user-wide kernel of that name (older versions of `make`
+# registered one, pointing at whichever clone ran it last) cannot redirect a report to another checkout.
+# `make` installs the same kernel into .venv/share/jupyter for JupyterLab (`make lab` prefers it).
+DEFAULT_KERNEL = "cxr-transfer"
+KERNEL_DISPLAY_NAME = "Python 3 (cxr-transfer)"
+
+
+def own_kernel_spec():
+    """DEFAULT_KERNEL's spec: this interpreter (sys.executable) running ipykernel."""
+    from jupyter_client.kernelspec import KernelSpec
+
+    return KernelSpec(argv=[sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f",
+                            "{connection_file}"], display_name=KERNEL_DISPLAY_NAME, language="python",
+                      metadata={"debugger": True})
+
+
+def kernel_spec(kernel: str):
+    """The spec papermill starts for ``kernel``: DEFAULT_KERNEL is this checkout's, any other name Jupyter's."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    if kernel == DEFAULT_KERNEL:
+        return own_kernel_spec()
     manager = KernelSpecManager()
     try:
-        spec = manager.get_kernel_spec(kernel)
+        return manager.get_kernel_spec(kernel)
     except NoSuchKernel:
         known = ", ".join(sorted(manager.find_kernel_specs())) or "none"
         raise XrayError(
             f"Jupyter kernel {kernel!r} not found (installed kernels: {known})",
-            f"install it into the project's environment: .venv/bin/python -m ipykernel install --user "
-            f"--name {kernel} (make does this), or pass --kernel NAME",
+            f"leave out --kernel to run this checkout's own environment, or install a kernel from it: "
+            f"{sys.executable} -m ipykernel install --sys-prefix --name {kernel}",
         ) from None
+
+
+@functools.cache
+def kernel_manager_class():
+    """nbclient's kernel manager with DEFAULT_KERNEL resolved by ``kernel_spec`` (papermill's kernel_manager_class)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class CheckoutKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            return own_kernel_spec() if kernel_name == DEFAULT_KERNEL else super().get_kernel_spec(kernel_name)
+
+    class CheckoutKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _checkout_kernel_spec_manager(self):
+            return CheckoutKernelSpecManager(data_dir=self.data_dir)
+
+    return CheckoutKernelManager
+
+
+def check_kernel(kernel: str) -> None:
+    """The kernel runs Python and imports this very checkout's xray_utils (not another clone's)."""
+    spec = kernel_spec(kernel)
     python = spec.argv[0] if spec.argv else ""
     if spec.language.lower() != "python" or not python:
         raise XrayError(f"Jupyter kernel {kernel!r} runs {spec.language}, not Python",
-                        "pass --kernel with a Python kernel of this project's environment")
-    probe = subprocess.run([python, "-c", "import xray_utils"], capture_output=True, text=True)
+                        "leave out --kernel to run this checkout's own environment")
+    here = Path(__file__).resolve().parents[1]  # this checkout's xray_utils/
+    probe = subprocess.run([python, "-c", "import xray_utils; print(xray_utils.__file__)"], capture_output=True,
+                           text=True, cwd=here.parent / "notebooks")
     if probe.returncode != 0:
         raise XrayError(
             f"Jupyter kernel {kernel!r} runs {python}, which cannot import xray_utils",
-            f"install the kernel from this project's .venv: .venv/bin/python -m ipykernel install "
-            f"--user --name {kernel} (make does this)",
+            "leave out --kernel to run this checkout's own environment, or install the kernel from it: "
+            f"{sys.executable} -m ipykernel install --sys-prefix --name {kernel}",
         )
+    lines = probe.stdout.strip().splitlines()
+    theirs = Path(lines[-1]).resolve().parent if lines else None
+    if theirs != here:
+        raise XrayError(
+            f"Jupyter kernel {kernel!r} runs {python}, which imports xray_utils from {theirs}, not from this "
+            f"checkout ({here})",
+            "leave out --kernel to run this checkout's own environment (its runs and caches would go elsewhere)",
+        )
+
+
+# what a run's train.log names as its origin when it runs in a kernel (progress.invocation reads them)
+NOTEBOOK_ENV, COMMAND_ENV = "JPY_SESSION_NAME", "XRAY_COMMAND"
+
+
+@contextlib.contextmanager
+def kernel_environment(notebook: Path):
+    """The kernel started inside inherits the notebook's name (train.log's header names it; the command that
+    runs the notebooks, when xray does, is in COMMAND_ENV, set by the command line)."""
+    saved = os.environ.get(NOTEBOOK_ENV)
+    os.environ[NOTEBOOK_ENV] = str(notebook)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(NOTEBOOK_ENV, None)
+        else:
+            os.environ[NOTEBOOK_ENV] = saved
 
 
 def check_parameters(notebook: Path, parameters: dict) -> None:
@@ -112,13 +187,15 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, kernel: str
     writer = _LineWriter(stream)
     t0 = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(notebook), str(output), parameters=parameters, kernel_name=kernel,
-            cwd=str(cwd or notebook.parent), progress_bar=False, log_output=False,
-            stdout_file=writer, stderr_file=writer, request_save_on_cell_execute=True,
-            # ipykernel 7 warns on every start that its local TCP sockets are unencrypted: not news here
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
+        with kernel_environment(notebook):
+            papermill.execute_notebook(
+                str(notebook), str(output), parameters=parameters, kernel_name=kernel,
+                cwd=str(cwd or notebook.parent), progress_bar=False, log_output=False,
+                stdout_file=writer, stderr_file=writer, request_save_on_cell_execute=True,
+                kernel_manager_class=kernel_manager_class(),  # DEFAULT_KERNEL = this checkout's Python
+                # ipykernel 7 warns on every start that its local TCP sockets are unencrypted: not news here
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
     except PapermillExecutionError as e:
         raise notebook_error(notebook, output, e.exec_count, e.ename, e.evalue) from None
     except XrayError:
