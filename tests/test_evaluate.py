@@ -432,12 +432,26 @@ def test_predict_gives_softmax_probabilities_labels_and_mean_loss():
     y = torch.randint(0, 2, (11,))
     model = linear_model()
     loader = DataLoader(TensorDataset(x, y), batch_size=4)  # last batch smaller
-    labels, p, loss = evaluate.predict(model, loader, CPU)
+    labels, p, logits, loss = evaluate.predict(model, loader, CPU)
+    assert logits == pytest.approx(model(x).detach().numpy(), abs=1e-6)
     expected = torch.sigmoid(x @ torch.tensor([1.0, -2.0, 0.5]) + 0.25)
     assert labels.dtype == np.int64 and labels.tolist() == y.tolist()
     assert p == pytest.approx(expected.numpy(), abs=1e-6)
     assert loss == pytest.approx(nn.functional.cross_entropy(model(x), y).item(), abs=1e-6)
     assert evaluate.classification_metrics(labels, p)["loss"] == pytest.approx(loss, abs=1e-5)
+    assert evaluate.classification_metrics(labels, p, logits=logits)["loss"] == pytest.approx(loss, rel=1e-12)
+
+
+def test_predict_loss_is_exact_for_confident_mistakes():
+    # a logit gap of 40: the fp32 softmax says p = 1.0 exactly, the loss of a NORMAL image is still 40
+    x, y = torch.tensor([[40.0, 0.0, 0.0], [0.0, 0.0, 0.0]]), torch.tensor([0, 1])
+    model = nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
+        model.bias.zero_()
+    out = evaluate.predict(model, [(x, y)], CPU)
+    expected = nn.CrossEntropyLoss()(model(x).double(), y).item()
+    assert out.loss == pytest.approx(expected, rel=1e-12) and out.loss == pytest.approx((40 + np.log(2)) / 2)
 
 
 def test_predict_switches_dropout_off_and_accepts_a_plain_callable():
@@ -445,12 +459,12 @@ def test_predict_switches_dropout_off_and_accepts_a_plain_callable():
     x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     model = nn.Sequential(nn.Dropout(0.9), linear_model()).train()
-    _, p1, _ = evaluate.predict(model, loader, CPU)
-    _, p2, _ = evaluate.predict(model, loader, CPU)
+    p1 = evaluate.predict(model, loader, CPU).p
+    p2 = evaluate.predict(model, loader, CPU).p
     assert not model.training
     assert p1 == pytest.approx(p2)
     head = linear_model()
-    _, p3, _ = evaluate.predict(lambda features: head(features), loader, Compute.decide("cpu", "off"))
+    p3 = evaluate.predict(lambda features: head(features), loader, Compute.decide("cpu", "off")).p
     assert p3 == pytest.approx(p1, abs=1e-6)
 
 
@@ -460,15 +474,15 @@ def test_predict_rejects_wrong_logits_and_empty_loaders():
         evaluate.predict(nn.Linear(3, 3), loader, CPU)
     with pytest.raises(XrayError, match="no batches"):
         evaluate.predict(linear_model(), [], CPU)
-    assert not math.isnan(evaluate.predict(linear_model(), loader, CPU)[2])
+    assert not math.isnan(evaluate.predict(linear_model(), loader, CPU).loss)
 
 
 def test_predict_in_cpu_bf16_matches_float32_and_returns_float64():
     torch.manual_seed(0)
     loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
     model = linear_model()
-    _, p_bf16, loss_bf16 = evaluate.predict(model, loader, Compute(torch.device("cpu"), torch.bfloat16))
-    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, CPU)
+    _, p_bf16, _, loss_bf16 = evaluate.predict(model, loader, Compute(torch.device("cpu"), torch.bfloat16))
+    _, p_fp32, _, loss_fp32 = evaluate.predict(model, loader, CPU)
     assert p_bf16.dtype == np.float64
     assert p_bf16 == pytest.approx(p_fp32, abs=2e-2)
     assert loss_bf16 == pytest.approx(loss_fp32, abs=2e-2)
@@ -479,8 +493,8 @@ def test_predict_with_autocast_on_cuda_matches_float32():
     torch.manual_seed(0)
     loader = DataLoader(TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,))), batch_size=16)
     model = linear_model().cuda()
-    _, p_amp, loss_amp = evaluate.predict(model, loader, Compute.decide("cuda", "on"))
-    _, p_fp32, loss_fp32 = evaluate.predict(model, loader, Compute.decide("cuda", "off"))
+    _, p_amp, _, loss_amp = evaluate.predict(model, loader, Compute.decide("cuda", "on"))
+    _, p_fp32, _, loss_fp32 = evaluate.predict(model, loader, Compute.decide("cuda", "off"))
     assert p_amp.dtype == np.float64
     assert p_amp == pytest.approx(p_fp32, abs=2e-2)
     assert loss_amp == pytest.approx(loss_fp32, abs=2e-2)

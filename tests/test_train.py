@@ -49,6 +49,11 @@ def test_cli_train_writes_a_complete_run_directory(tmp_path, capsys):
     preds = pd.read_csv(out / "predictions.csv")
     assert len(preds) == metrics["n"]["test"] == metrics["test"]["n"]
     assert metrics["test"]["accuracy"] == pytest.approx((preds["prediction"] == preds["label"]).mean())
+    # the test loss is the homework's CrossEntropyLoss, recomputable from the stored logits
+    logits = torch.tensor(preds[["logit_normal", "logit_pneumonia"]].to_numpy(), dtype=torch.float64)
+    ce = torch.nn.CrossEntropyLoss()(logits, torch.tensor(preds["label"].to_numpy()))
+    assert metrics["test"]["loss"] == pytest.approx(float(ce), rel=1e-8)
+    assert {"logit_normal", "logit_pneumonia"} <= set(pd.read_csv(out / "val_predictions.csv").columns)
     assert metrics["params_trainable"] == 512 * 2 + 2  # frozen: only the 1x1 conv head trains
     assert 0 <= metrics["threshold_youden"] <= 1 and "ci" in metrics["test_youden"]
     # what bench and the report read: timings, the selection rule, the settings that took effect
@@ -177,7 +182,7 @@ def test_bad_input_is_one_clear_message(tmp_path, capsys, argv, message, exit_co
 
 
 def test_a_diverged_run_is_a_clear_error_not_a_missing_checkpoint(tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "loss_and_accuracy", lambda y, p: (float("nan"), 0.5))
+    monkeypatch.setattr(train, "loss_and_accuracy", lambda pred: (float("nan"), 0.5))
     cfg = RunConfig(**TINY, backbone="squeezenet1_1", mode="frozen", epochs=2)
     with pytest.raises(XrayError, match="diverged") as e:
         train.fit(cfg, tmp_path / "r", log=lambda _m: None)
@@ -188,7 +193,7 @@ def test_a_diverged_run_is_a_clear_error_not_a_missing_checkpoint(tmp_path, monk
 def test_select_last_evaluates_the_last_epoch_and_best_the_lowest_validation_loss(tmp_path, monkeypatch):
     val_losses = iter([0.5, 0.7, 0.9] * 2)  # epoch 1 is the best; the last is epoch 3
     real = train.loss_and_accuracy
-    monkeypatch.setattr(train, "loss_and_accuracy", lambda y, p: (next(val_losses), real(y, p)[1]))
+    monkeypatch.setattr(train, "loss_and_accuracy", lambda pred: (next(val_losses), real(pred)[1]))
     cfg = RunConfig(**TINY, backbone="squeezenet1_1", mode="frozen", epochs=3, lr=1e-2)
     best = train.fit(cfg, tmp_path / "best", log=lambda _m: None)
     last = train.fit(cfg.replace(select="last"), tmp_path / "last", log=lambda _m: None)

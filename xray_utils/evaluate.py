@@ -20,12 +20,12 @@ sign-flip test (a convolution of binomials), Holm's correction, and the ECE.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
+from scipy import special, stats
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
@@ -48,21 +48,32 @@ class NotPairedError(DataError, ValueError):
 # predictions
 
 
+class Predictions(NamedTuple):
+    """What ``predict`` returns: labels, P(PNEUMONIA) (float64, from float64 logits), the logits (N, 2) as
+    the model gave them (cast to float64) and the mean cross-entropy of those logits."""
+
+    y: np.ndarray
+    p: np.ndarray
+    logits: np.ndarray
+    loss: float
+
+
 @torch.inference_mode()
-def predict(forward: Callable[[torch.Tensor], torch.Tensor], loader: Iterable,
-            compute: Compute) -> tuple[np.ndarray, np.ndarray, float]:
-    """Run ``forward`` over ``loader``; return (labels, p_pneumonia, mean cross-entropy).
+def predict(forward: Callable[[torch.Tensor], torch.Tensor], loader: Iterable, compute: Compute) -> Predictions:
+    """Run ``forward`` over ``loader``; return ``Predictions(y, p, logits, loss)``.
 
     ``forward`` maps a batch to logits (N, 2): a whole ``XrayNet`` on images, or just its head on cached
     backbone features. ``loader`` yields (inputs, labels). A module is put in eval mode first (dropout off,
     batch-norm running statistics); training code puts it back with ``.train()``. ``compute`` gives the
-    device, the autocast dtype and the memory format (NHWC applies to 4-D image batches); logits are cast to
-    float32 before the softmax, so probabilities and the loss are always computed in fp32.
+    device, the autocast dtype and the memory format (NHWC applies to 4-D image batches). The logits are
+    kept; ``loss`` is the mean cross-entropy of their float64 log-softmax (what ``torch.nn.CrossEntropyLoss()``
+    gives on them: a confident mistake with a logit gap of 40 counts 40, where the log loss of a rounded
+    probability would stop at 34.5), and ``p`` their float64 softmax.
     """
     device = compute.device
     if isinstance(forward, torch.nn.Module):
         forward.eval()
-    labels, probs, losses = [], [], []
+    labels, outputs = [], []
     for inputs, y in loader:
         inputs = compute.batch(inputs)
         y = torch.as_tensor(y).to(device, non_blocking=True).long()
@@ -72,18 +83,27 @@ def predict(forward: Callable[[torch.Tensor], torch.Tensor], loader: Iterable,
             raise XrayError(f"the model returned logits of shape {tuple(logits.shape)} for a batch of "
                             f"{y.shape[0]}; expected ({y.shape[0]}, 2)",
                             "the classifier head must end in a 2-output layer (NORMAL, PNEUMONIA)")
-        logits = logits.float()
-        # kept on the device and moved once at the end: no host sync per batch
-        losses.append(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
-        probs.append(logits.softmax(dim=1)[:, 1])
+        outputs.append(logits.float())  # kept on the device and moved once at the end: no host sync per batch
         labels.append(y)
     if not labels:
         raise DataError("nothing to evaluate: the data loader yielded no batches",
                         "check that the split holds images (xray data-check)")
     y_all = torch.cat(labels).cpu().numpy().astype(np.int64)
-    p_all = torch.cat(probs).cpu().numpy().astype(np.float64)
-    mean_loss = float(torch.stack(losses).sum().cpu()) / len(y_all)
-    return y_all, p_all, mean_loss
+    logits_all = torch.cat(outputs).cpu().numpy().astype(np.float64)
+    p_all = special.expit(logits_all[:, 1] - logits_all[:, 0])  # the softmax of two logits, in float64
+    mean_loss = float(metrics.cross_entropy(y_all, p_all, logits_all).mean())
+    return Predictions(y_all, p_all, logits_all, mean_loss)
+
+
+LOGIT_COLUMNS = ("logit_normal", "logit_pneumonia")
+
+
+def logits_from(predictions: pd.DataFrame) -> np.ndarray | None:
+    """The logits (N, 2) of a predictions.csv / val_predictions.csv table; None for runs written before
+    the files held them (their loss can then only be the log loss of the stored p)."""
+    if not set(LOGIT_COLUMNS) <= set(predictions.columns):
+        return None
+    return predictions[list(LOGIT_COLUMNS)].to_numpy(dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -136,7 +156,7 @@ def bootstrap_method(groups=None, n_boot: int = 1000, n_images: int | None = Non
         n = len(groups)
         n_units = int(_units(groups, n).max(initial=-1)) + 1
     unit = "patient" if groups is not None and n_units < n else "image"
-    return {"method": f"percentile bootstrap, {unit}s resampled with replacement within class",
+    return {"method": metrics.method(unit), "interval": "wilson-effective-n",
             "unit": unit, "n_resamples": int(n_boot), "n_units": n_units, "level": float(level),
             "paired_test": PAIRED_TEST.format(unit=unit)}
 

@@ -107,8 +107,7 @@ class Classifier:
 
     def probabilities(self, x: torch.Tensor) -> np.ndarray:
         """P(PNEUMONIA) per image, computed as the run's evaluation computed it (``evaluate.predict``)."""
-        _, p, _ = evaluate.predict(self.model, [(x, torch.zeros(len(x), dtype=torch.long))], self.compute)
-        return p
+        return evaluate.predict(self.model, [(x, torch.zeros(len(x), dtype=torch.long))], self.compute).p
 
     def cams(self, x: torch.Tensor) -> np.ndarray:
         """(N, crop, crop) Grad-CAM of the PNEUMONIA score in [0, 1], on ``models.cam_layer`` (as the report)."""

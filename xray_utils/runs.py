@@ -3,7 +3,7 @@
     config.json           the RunConfig (refuses to be reused with a different one unless forced)
     history.csv           one row per epoch
     metrics.json          test/val metrics, CIs, thresholds, sizes, timings
-    predictions.csv       test: id, patient, label, p_pneumonia, prediction
+    predictions.csv       test: id, patient, label, p_pneumonia, prediction, logit_normal, logit_pneumonia
     val_predictions.csv   the same for validation (the Youden threshold is chosen here, never on test)
     last.pt / best.pt     checkpoints (last: everything needed to resume; best: the selected weights)
     train.log             everything the run printed, across resumes
@@ -139,12 +139,18 @@ class RunDir:
     def write_history(self, rows: list[dict]) -> None:
         atomic.write_text(self.history, pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(index=False))
 
-    def write_predictions(self, ids, labels, p, patients=None, threshold: float = 0.5, which: str = "test") -> None:
+    def write_predictions(self, ids, labels, p, patients=None, threshold: float = 0.5, which: str = "test",
+                          logits=None) -> None:
         """One row per image. Probabilities keep 10 significant digits: McNemar, calibration and the
-        ROC curve read this file, and 6 decimals moved p in [0.4999995, 0.5) across the threshold."""
+        ROC curve read this file, and 6 decimals moved p in [0.4999995, 0.5) across the threshold.
+        ``logits`` (N, 2) become the columns logit_normal and logit_pneumonia (10 significant digits), from
+        which anyone can recompute the homework's loss (mean cross-entropy, ``metrics.cross_entropy``)."""
         p = np.asarray(p, dtype=np.float64)
         df = pd.DataFrame({"id": list(ids), "patient": list(ids if patients is None else patients),
                            "label": labels, "p_pneumonia": p, "prediction": (p >= threshold).astype(int)})
+        if logits is not None:
+            logits = np.asarray(logits, dtype=np.float64).reshape(len(df), 2)
+            df["logit_normal"], df["logit_pneumonia"] = logits[:, 0], logits[:, 1]
         target = self.predictions if which == "test" else self.val_predictions
         atomic.write_text(target, df.to_csv(index=False, float_format="%.10g"))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic, data, evaluate
+from .. import atomic, data, evaluate, metrics
 from ..compute import Compute
 from ..config import RunConfig
 from ..runs import RunDir
@@ -18,19 +18,19 @@ from .stage import Stage, build_stage
 
 
 def evaluate_run(cfg: RunConfig, rd: RunDir, stage: Stage, splits: data.Splits) -> dict:
-    """Metrics of the loaded (selected) model on val and test; writes both prediction files."""
-    y_val, p_val, _ = evaluate.predict(stage.forward, stage.val_loader, stage.compute)
-    y_test, p_test, _ = evaluate.predict(stage.forward, stage.test_loader, stage.compute)
-    threshold = evaluate.youden_threshold(y_val, p_val)  # chosen on validation, never on test
-    rd.write_predictions(splits.val.ids, y_val, p_val, patients=splits.val.patients, which="val")
-    rd.write_predictions(splits.test.ids, y_test, p_test, patients=splits.test.patients, which="test")
+    """Metrics of the loaded (selected) model on val and test; writes both prediction files (with logits)."""
+    val = evaluate.predict(stage.forward, stage.val_loader, stage.compute)
+    test = evaluate.predict(stage.forward, stage.test_loader, stage.compute)
+    threshold = evaluate.youden_threshold(val.y, val.p)  # chosen on validation, never on test
+    rd.write_predictions(splits.val.ids, val.y, val.p, patients=splits.val.patients, which="val", logits=val.logits)
+    rd.write_predictions(splits.test.ids, test.y, test.p, patients=splits.test.patients, which="test",
+                         logits=test.logits)
 
     patients = np.asarray(splits.test.patients, dtype=str)  # the bootstrap resamples patients, not images
 
     def at(t: float) -> dict:
-        m = evaluate.classification_metrics(y_test, p_test, threshold=t)
-        m["ci"] = evaluate.bootstrap_ci(y_test, p_test, threshold=t, seed=cfg.seed, groups=patients)
-        return m
+        return metrics.summarize(test.y, test.p, threshold=t, groups=patients, seed=cfg.seed,
+                                 logits=test.logits)
 
     return {
         "run": cfg.run_name, "backbone": cfg.backbone, "mode": cfg.mode, "dataset": cfg.dataset,
@@ -42,8 +42,8 @@ def evaluate_run(cfg: RunConfig, rd: RunDir, stage: Stage, splits: data.Splits) 
         "threshold_youden": threshold,
         "test": at(0.5),
         "test_youden": at(threshold),
-        "bootstrap": evaluate.bootstrap_method(patients),
-        "val": evaluate.classification_metrics(y_val, p_val),
+        "bootstrap": evaluate.bootstrap_method(patients, metrics.N_BOOT),
+        "val": metrics.point(val.y, val.p, logits=val.logits),
     }
 
 

@@ -67,9 +67,9 @@ def train_one_epoch(stage: Stage, model: nn.Module, criterion, optimizer, scaler
     return loss_sum / seen, correct / seen
 
 
-def loss_and_accuracy(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    m = evaluate.classification_metrics(y, p)
-    return float(m["loss"]), float(m["accuracy"])
+def loss_and_accuracy(pred: evaluate.Predictions) -> tuple[float, float]:
+    """Validation loss (the exact cross-entropy of the logits, as CrossEntropyLoss) and accuracy at 0.5."""
+    return pred.loss, float(np.mean((pred.p >= 0.5) == pred.y))
 
 
 def work_after_epoch(stage: Stage, cfg: RunConfig, epoch: int) -> float:
@@ -174,8 +174,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
                                                     epoch, ctx, show, work_after_epoch(stage, cfg, epoch))
             if scheduler is not None:
                 scheduler.step()
-            y_val, p_val, _ = evaluate.predict(stage.forward, stage.val_loader, stage.compute)
-            val_loss, val_acc = loss_and_accuracy(y_val, p_val)
+            val_loss, val_acc = loss_and_accuracy(evaluate.predict(stage.forward, stage.val_loader, stage.compute))
             improved = st.record({"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                                   "val_loss": val_loss, "val_acc": val_acc, "lr": lr,
                                   "seconds": time.perf_counter() - t0})
