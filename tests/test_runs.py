@@ -31,6 +31,7 @@ def test_prepare_refuses_a_different_config_unless_forced(tmp_path):
     rd = RunDir(tmp_path / "run")
     assert rd.prepare(RunConfig(epochs=2)) == "new"
     assert rd.prepare(RunConfig(epochs=2, progress=False)) == "restart"  # presentation-only change is fine
+    rd.last_checkpoint.write_bytes(b"x")  # a finished epoch: now worth keeping
     with pytest.raises(ConfigError, match="epochs: 2 -> 3"):
         rd.prepare(RunConfig(epochs=3))
     rd.mark_complete()
@@ -51,6 +52,8 @@ def test_old_config_format_is_a_clear_error(tmp_path):
     rd = RunDir(tmp_path / "run")
     rd.path.mkdir()
     rd.config.write_text('{"backbone": "resnet18", "old_knob": 1}')
+    rd.last_checkpoint.write_bytes(b"x")
+    rd.lock_file.write_text("")  # an earlier version's run folder: no manifest, but its lock
     with pytest.raises(ConfigError, match="--force"):
         rd.prepare(RunConfig())
     rd.mark_complete()
@@ -88,6 +91,7 @@ def test_reuse_state_decides_without_writing_and_phrases_the_fix_for_the_caller(
     assert rd.reuse_state(RunConfig(epochs=2)) == "new"
     assert not rd.path.exists()  # deciding writes nothing
     rd.prepare(RunConfig(epochs=2))
+    rd.last_checkpoint.write_bytes(b"x")
     before = sorted(p.name for p in rd.path.iterdir())
     with pytest.raises(ConfigError) as cli_error:
         rd.reuse_state(RunConfig(epochs=3), caller="cli")

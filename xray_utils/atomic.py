@@ -4,6 +4,13 @@ A crash (or SIGKILL) in the middle of a write leaves either the old file or the 
 one, because ``os.replace`` is atomic on the same filesystem. A write the disk refuses (full, read-only,
 no permission) ends as an ``XrayError`` naming the folder, with the temporary file removed and the old
 file untouched: a full disk in epoch 7 leaves epoch 6's checkpoint loadable.
+
+No write follows a link: the rename replaces a symlink at the destination (it never writes through it),
+and files appended to (train.log) are opened with ``O_NOFOLLOW``.
+
+A folder the tool owns (a run directory, a report folder) holds a manifest, ``.xray-run``: a JSON list of
+the files the tool wrote there. Every write through this module into such a folder (or its figures/)
+adds the file's name, so a forced rerun deletes exactly those files and never a user's.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +35,7 @@ _DISK_ERRORS = {
     errno.EPERM: ("no permission to write in", "write to a folder you own (or fix its permissions)"),
 }
 RERUN = "; then {} again: a run resumes after its last saved epoch"
+MANIFEST = ".xray-run"  # in a folder the tool owns: {"kind": "run" | "report", "files": [relative paths]}
 
 
 def disk_error(e: OSError, target: str | os.PathLike) -> XrayError | None:
@@ -54,7 +63,9 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, target)
+        os.replace(tmp_path, target)  # a symlink at target is replaced, never written through
+        if target.name != MANIFEST:
+            record(target)
     except OSError as e:
         error = disk_error(e, target)
         if error is None:
@@ -86,6 +97,72 @@ def torch_save(obj: Any, target: str | os.PathLike) -> None:
         # through a Python file object: a refused write surfaces as OSError(errno), which torch.save
         # given a path would turn into a RuntimeError without the reason
         torch.save(obj, f)
+
+
+def open_append(target: str | os.PathLike):
+    """``target`` opened for appending text, never through a link: a symlink (or anything that is not a
+    regular file) there is refused. Recorded in the folder's manifest."""
+    target = Path(target)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise XrayError(f"{target} is a symbolic link; it was not written through",
+                            f"delete {target} (the tool writes its own file there)") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_nlink > 1:
+        os.close(fd)
+        raise XrayError(f"{target} is not a plain file; it was not written to",
+                        f"delete {target} (the tool writes its own file there)")
+    record(target)
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------------
+# the manifest of a folder the tool owns
+
+
+def read_manifest(folder: str | os.PathLike) -> dict | None:
+    """The folder's manifest ({"kind", "files"}), or None where there is none (or it is not a plain file)."""
+    path = Path(folder) / MANIFEST
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(d, dict) or not isinstance(d.get("files"), list):
+        return None
+    d["files"] = [f for f in d["files"] if isinstance(f, str) and _safe_relative(f)]
+    return d
+
+
+def start_manifest(folder: str | os.PathLike, kind: str, files: list[str] | None = None) -> None:
+    """Mark ``folder`` as the tool's (a run or a report folder), keeping any files already listed."""
+    folder = Path(folder)
+    old = read_manifest(folder) or {}
+    listed = list(dict.fromkeys([*old.get("files", []), *(files or [])]))
+    write_json(folder / MANIFEST, {"kind": kind, "files": listed})
+
+
+def record(target: str | os.PathLike) -> None:
+    """Add ``target`` to the manifest of its folder (or of the folder above, for figures/x.png), if any."""
+    target = Path(target)
+    for folder in (target.parent, target.parent.parent):
+        manifest = read_manifest(folder)
+        if manifest is None:
+            continue
+        name = target.relative_to(folder).as_posix()
+        if name not in manifest["files"]:
+            manifest["files"].append(name)
+            write_json(folder / MANIFEST, manifest)
+        return
+
+
+def _safe_relative(name: str) -> bool:
+    """A manifest entry names a file inside the folder: no absolute path, no "..", no manifest itself."""
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts and name != MANIFEST
 
 
 def _json_default(o: Any) -> Any:

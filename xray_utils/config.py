@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,11 @@ from typing import Any
 from .errors import ConfigError
 
 BACKBONES = (
+# the largest crop and resize accepted: a bigger one would only run out of memory (ResNet18 at 1024 px and
+# batch 32 needs ~40 GB of activations); the homework crops 224 px from 256
+MAX_IMG_SIZE = 1024
+MAX_RESIZE = 2048
+
     "resnet18",
     "squeezenet1_1",
     "squeezenet1_0",
@@ -198,6 +204,13 @@ def _validate(cfg: RunConfig) -> None:
                 f"unknown {name} {value!r}", f"use one of: {', '.join(map(str, allowed))}"
             )
 
+    for f in dataclasses.fields(cfg):  # NaN and infinity pass every comparison below: refuse them first
+        values = getattr(cfg, f.name)
+        for v in values if isinstance(values, (tuple, list)) else (values,):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"invalid {f.name} {v!r}: must be a finite number",
+                                  f"use a finite number (the default is {f.default!r})")
+
     choice("backbone", BACKBONES)
     choice("mode", MODES)
     choice("dataset", DATASETS)
@@ -243,6 +256,11 @@ def _validate(cfg: RunConfig) -> None:
         raise ConfigError(f"invalid train_fraction {cfg.train_fraction!r}: must be in (0, 1]")
     if not 0 < cfg.val_fraction < 0.5:
         raise ConfigError(f"invalid val_fraction {cfg.val_fraction!r}: must be in (0, 0.5)")
+    if cfg.img_size > MAX_IMG_SIZE or (cfg.resize or 0) > MAX_RESIZE:
+        name, value, bound = ("img_size", cfg.img_size, MAX_IMG_SIZE) if cfg.img_size > MAX_IMG_SIZE \
+            else ("resize", cfg.resize, MAX_RESIZE)
+        raise ConfigError(f"invalid {name} {value}: must be <= {bound} (the Kaggle X-rays are about 1000-2000 px; "
+                          "the homework crops 224)", f"pass --{name.replace('_', '-')} {min(224, bound)} (or up to {bound})")
     if cfg.num_workers is not None and (not isinstance(cfg.num_workers, int) or cfg.num_workers < 0):
         raise ConfigError(f"invalid num_workers {cfg.num_workers!r}: must be an integer >= 0")
     if len(tuple(cfg.jitter)) != 4 or any(j < 0 for j in cfg.jitter):

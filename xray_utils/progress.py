@@ -78,7 +78,7 @@ class RunLog:
     def __enter__(self) -> "RunLog":
         if self.path is not None and not self.quiet:
             try:
-                self.file = open(self.path, "a", encoding="utf-8")
+                self.file = atomic.open_append(self.path)  # never through a symlink
             except OSError as e:
                 raise atomic.disk_error(e, self.path) or e from None
             self._write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: {invocation()[:300]}")

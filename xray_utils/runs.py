@@ -10,14 +10,23 @@
     figures/              PNGs written by the notebooks
     .lock                 held (flock) by the process training into the folder; it names that process
     COMPLETE              written last: a directory without it is an unfinished run, never a result
+    .xray-run             the manifest: every file the tool wrote here (atomic.py keeps it)
+
+A folder is a run folder when it holds the manifest (or, written by an earlier version, a COMPLETE marker
+or a .lock). ``--out`` on any other non-empty folder is refused, forced or not; ``--force`` on a run
+folder deletes only the files its manifest lists, never a file the user put there. A folder whose run
+never finished an epoch is not worth keeping: a rerun with other settings replaces it without ``--force``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import socket
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +49,10 @@ CALLERS = ("cli", "notebook")
 # how a fix is phrased where the run was started: a command line or a notebook's parameters cell
 FORCE = {"cli": "pass --force", "notebook": "set force = True"}
 OTHER_FOLDER = {"cli": "choose another --out", "notebook": "set run_dir to another folder"}
+# what an earlier version wrote into a run folder (it kept no manifest): what a forced rerun may delete there
+LEGACY_FILES = ("config.json", "history.csv", "metrics.json", "predictions.csv", "val_predictions.csv",
+                "last.pt", "best.pt", "train.log", "COMPLETE", ".lock", "figures/curves.png",
+                "figures/confusion.png")
 
 
 class RunDir:
@@ -73,59 +86,108 @@ class RunDir:
         """What training ``cfg`` here would do, deciding without writing anything:
 
         "new" (nothing to keep, or ``force``), "resume" (this run, interrupted after a saved epoch),
-        "complete" (this run, finished: nothing to do) or "restart" (this run's config, no epoch saved).
-        A folder holding a run with other settings raises ConfigError, phrased for ``caller``
-        ("cli": --force / --out; "notebook": force = True / run_dir).
+        "complete" (this run, finished: nothing to do), "restart" (this run's config, no epoch saved) or
+        "replace" (a run with other settings that never finished an epoch: a failed first try).
+        A folder holding finished epochs of a run with other settings raises ConfigError, phrased for
+        ``caller`` ("cli": --force / --out; "notebook": force = True / run_dir); so does a non-empty folder
+        this tool did not write, forced or not.
         """
         if caller not in CALLERS:
             raise ValueError(f"caller must be one of {CALLERS}, not {caller!r}")
+        self.check_owned(caller)
         if force or not self.config.exists():
             return "new"
         try:
             old = self.saved_config()
         except ConfigError as e:
+            if not self.has_finished_epoch():
+                return "replace"
             raise ConfigError(f"{self.path} holds a run whose config.json cannot be read ({e.message})",
                               f"{FORCE[caller]} to start this run again from scratch, or "
                               f"{OTHER_FOLDER[caller]}") from None
         if old.identity() != cfg.identity():
+            if not self.has_finished_epoch():  # a first try that failed before its first epoch
+                return "replace"
             raise ConfigError(
                 f"{self.path} already holds a run with a different config "
                 f"({_describe_difference(old.identity(), cfg.identity())})",
-                f"{FORCE[caller]} to discard it and start again, or {OTHER_FOLDER[caller]}")
+                f"{FORCE[caller]} to discard its finished epochs and start again, or {OTHER_FOLDER[caller]}")
         if self.is_complete():
             return "complete"
         return "resume" if self.last_checkpoint.exists() else "restart"
 
+    def has_finished_epoch(self) -> bool:
+        """A saved epoch (last.pt) or a finished run: what ``--force`` is needed to discard."""
+        return self.is_complete() or self.last_checkpoint.exists()
+
     def prepare(self, cfg: RunConfig, force: bool = False, caller: str = "cli") -> str:
         """Make the directory ready for ``cfg``: the decision of ``reuse_state``, then carried out
-        (a forced rerun clears the old artifacts; config.json is written). Returns the state."""
-        self._check_writable(caller)
+        (a forced rerun, or one replacing a run that never finished an epoch, deletes the files the
+        earlier run wrote; config.json is written). Returns the state ("replace": an unfinished run with
+        other settings was replaced)."""
         state = self.reuse_state(cfg, force, caller)
-        if force:
+        self._check_writable(caller)
+        atomic.start_manifest(self.path, "run", self._legacy_files())
+        if state in ("new", "replace"):  # nothing worth keeping (or forced): what earlier tries wrote goes
             self.clear()
         if state != "complete":
             cfg.save(self.config)
         return state
 
+    # ---- what the tool wrote here ------------------------------------------------------------------
+    def is_run_folder(self) -> bool:
+        """Written by this tool: a manifest, or (an earlier version's run) a COMPLETE marker or a .lock."""
+        manifest = atomic.read_manifest(self.path)
+        if manifest is not None:
+            return manifest.get("kind") == "run"
+        return any(_is_plain_file(p) for p in (self.marker, self.lock_file))
+
+    def check_owned(self, caller: str = "cli") -> None:
+        """Refuse a folder that holds files and is not a run folder: ``--force`` would not help, the
+        tool never deletes or overwrites what it did not write."""
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise XrayError(f"{self.path} is a file, not a folder", f"{OTHER_FOLDER.get(caller, 'choose another folder')}")
+        entries = sorted(p.name for p in self.path.iterdir())
+        if not entries or self.is_run_folder():
+            return
+        raise ConfigError(f"{self.path} is not empty and holds no run of this tool (it holds {entries[0]}"
+                          + (f" and {len(entries) - 1} more" if len(entries) > 1 else "") + "); nothing was written there",
+                          f"{OTHER_FOLDER.get(caller, 'choose another folder')}: a new or empty folder, "
+                          "or the folder of an earlier run")
+
+    def manifest_files(self) -> list[str]:
+        manifest = atomic.read_manifest(self.path)
+        return manifest["files"] if manifest is not None else self._legacy_files()
+
+    def _legacy_files(self) -> list[str]:
+        """An earlier version's run folder (no manifest): the files such a run wrote that are there."""
+        if atomic.read_manifest(self.path) is not None or not self.path.is_dir():
+            return []
+        return [f for f in LEGACY_FILES if os.path.lexists(self.path / f)]
+
     def _check_writable(self, caller: str) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=self.path)  # a fresh name: never a link
+            os.close(fd)
+            os.unlink(probe)
         except OSError as e:
             raise XrayError(f"cannot write to the run directory {self.path}: {e.strerror or e}",
                             f"{OTHER_FOLDER.get(caller, 'choose another folder')} (a writable one), "
                             "or fix its permissions") from None
 
     def clear(self) -> None:
-        """Remove this run's artifacts (only the files a run writes; anything else is left alone)."""
-        for p in [self.marker, self.config, self.history, self.metrics, self.predictions,
-                  self.val_predictions, self.last_checkpoint, self.best_checkpoint, self.log]:
-            p.unlink(missing_ok=True)
-        if self.figures.is_dir():
-            for f in self.figures.glob("*.png"):
-                f.unlink()
+        """Remove the files an earlier run wrote here (its manifest), and nothing else: a file the user
+        put in the folder stays. The lock (held by whoever clears) and the manifest itself stay."""
+        keep = {".lock"}
+        for name in self.manifest_files():
+            p = self.path / name
+            if name not in keep and (p.is_symlink() or p.is_file()):
+                p.unlink()  # a symlink itself, never its target
+        left = [f for f in sorted(keep) if os.path.lexists(self.path / f)]
+        atomic.write_json(self.path / atomic.MANIFEST, {"kind": "run", "files": left})
 
     # ---- one owner ---------------------------------------------------------------------------------
     def acquire(self, caller: str = "cli") -> "RunLock":
@@ -166,8 +228,10 @@ class RunLock:
         self.rd, self.fd = rd, None
         if fcntl is None:
             return
+        rd.check_owned(caller)
         rd._check_writable(caller)
-        fd = os.open(rd.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        atomic.start_manifest(rd.path, "run", [*rd._legacy_files(), ".lock"])
+        fd = _open_lock(rd.lock_file)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -194,6 +258,30 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file, never through a link: a symlink, a hard link or anything but a plain file there is
+    refused (as root, following it would truncate whatever file it points to)."""
+    fix = f"delete {path} (it is not the lock this tool writes), then run the same command again"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise XrayError(f"{path} is a symbolic link; it was not opened", fix) from None
+        raise atomic.disk_error(e, path) or e from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+        os.close(fd)
+        raise XrayError(f"{path} is not a plain file; it was not opened", fix)
+    return fd
+
+
+def _is_plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _describe_holder(text: str) -> str:

@@ -128,6 +128,8 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
         state = claim(stack, rd, cfg, force, caller, ctx)
         say = stack.enter_context(progress.RunLog(rd.log if state != "complete" else None, log,
                                                   quiet=not ctx.is_main))
+        if state == "replace":
+            say(f"{rd.path}: replaced an unfinished run with other settings (it had not finished an epoch)")
         if state == "complete":
             say(f"{rd.path}: already complete with this config; nothing to do ({FORCE[caller]} to train it again)")
             return json.loads(rd.metrics.read_text(encoding="utf-8"))
@@ -221,7 +223,7 @@ def checked(cfg: RunConfig) -> RunConfig:
 
 def claim(stack: ExitStack, rd: RunDir, cfg: RunConfig, force: bool, caller: str, ctx: distributed.Context) -> str:
     """Rank 0 takes the run directory (held until ``stack`` closes) and prepares it for ``cfg``; every
-    rank returns the outcome ("new", "resume", "restart", "complete"), or raises when rank 0 could not."""
+    rank returns the outcome ("new", "resume", "restart", "replace", "complete"), or raises when rank 0 could not."""
     def take() -> str:
         stack.enter_context(rd.acquire(caller))
         return rd.prepare(cfg, force, caller)
