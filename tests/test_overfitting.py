@@ -154,3 +154,53 @@ def test_the_task_d_table_has_one_row_per_run():
     assert [r["grade"] for r in rows] == ["strong", "none", "too few epochs"]
     page = view.overfitting_html(runs, "zh-TW")
     assert page.count("<tr>") == 1 + len(runs) and "過擬合" in page
+
+
+# ---- graded against noise -------------------------------------------------------------------------
+
+
+def test_a_large_relative_rise_within_the_noise_is_not_overfitting():
+    # the demo's ResNet18: validation loss 0.00003 -> 0.0005 (+1683%) at 100% validation accuracy
+    tiny = [0.01, 0.001, 0.00003, 0.0002, 0.0004, 0.0005, 0.0005]
+    s = of.measure(history(tiny))
+    assert s.rise_pct > 10 and s.rise < of.MIN_ABS_RISE
+    assert (s.status, s.grade, s.overfits) == ("noise", "none", False)
+    # the same relative rise on a scale above the noise is overfitting
+    assert of.measure(history(np.array(tiny) * 1000)).grade == "strong"
+
+
+def test_the_noise_bar_is_two_standard_errors_of_the_validation_loss():
+    mild = [1.0, 0.8, 0.6, 0.5, 0.52, 0.55, 0.58, 0.6]  # rose by 0.0767 (+15%)
+    assert of.measure(history(mild), val_loss_se=0.03).grade == "mild"  # 2 SE = 0.06 < 0.0767
+    s = of.measure(history(mild), val_loss_se=0.05)  # 2 SE = 0.10 > 0.0767: within the noise
+    assert (s.status, s.grade) == ("noise", "none") and s.noise == pytest.approx(0.1)
+
+
+def test_the_validation_loss_standard_error_counts_patients_and_reads_the_logits():
+    rng = np.random.default_rng(0)
+    values = rng.exponential(0.3, 400)
+    # one image per patient: the plain standard error of the mean (ddof=1)
+    assert of.mean_se(values) == pytest.approx(values.std(ddof=1) / np.sqrt(400))
+    # four identical images per patient carry one image's information: twice the standard error
+    repeated = np.repeat(values[:100], 4)
+    groups = np.repeat(np.arange(100), 4)
+    assert of.mean_se(repeated, groups) == pytest.approx(2 * of.mean_se(repeated), rel=0.01)
+    table = pd.DataFrame({"label": [0, 1, 0, 1], "patient": ["a", "b", "c", "d"], "p_pneumonia": [1.0, 1.0, 0.0, 0.5],
+                          "logit_normal": [0.0, 0.0, 0.0, 0.0], "logit_pneumonia": [40.0, 40.0, -40.0, 0.0]})
+    ce = np.array([40.0, 0.0, 0.0, np.log(2)]) + np.log1p(np.exp(-40.0)) * np.array([1, 1, 1, 0])
+    assert of.val_loss_se(table) == pytest.approx(ce.std(ddof=1) / 2)
+    assert np.isnan(of.val_loss_se(None))
+
+
+def test_report_json_grades_every_run():
+    runs = [fake_run(0), fake_run(1, val_loss=[0.01, 0.001, 0.00003, 0.0002, 0.0004, 0.0005, 0.0005])]
+    assert of.grades(runs) == {runs[0].name: "strong", runs[1].name: "none"}
+
+
+def test_the_rule_and_a_run_within_its_noise_are_said_in_both_languages():
+    assert "standard errors" in view.rule_sentence("en") and "0.01" in view.rule_sentence("en")
+    assert "標準誤" in view.rule_sentence("zh-TW")
+    run = fake_run(0, val_loss=[0.01, 0.001, 0.00003, 0.0002, 0.0004, 0.0005, 0.0005])
+    (sentence,) = view.sentences([run], "en")
+    assert "within its noise (0.0100)" in sentence and "no overfitting" in sentence
+    assert "雜訊" in view.sentences([run], "zh-TW")[0]

@@ -43,7 +43,7 @@ def _then(lang: str, first: str, second: str) -> str:
 def rule_sentence(lang: str) -> str:
     """The rule, worded from the constants that implement it."""
     return text(lang, "of_rule", window=of.WINDOW, min_after=of.MIN_EPOCHS_AFTER, mild=round(100 * of.MILD_RISE),
-                strong=round(100 * of.STRONG_RISE))
+                strong=round(100 * of.STRONG_RISE), ses=f"{of.NOISE_SES:g}", min_abs=f"{of.MIN_ABS_RISE:g}")
 
 
 def grade_label(grade: str, lang: str) -> str:
@@ -55,8 +55,9 @@ def run_sentence(name: str, s: of.Overfit, lang: str) -> str:
     values = dict(run=name, epoch=s.min_epoch, epochs=s.epochs, value=fmt_num(s.min_val_loss), window=s.window,
                   rise=fmt_num(s.rise), rise_pct=fmt_rise_pct(s.rise_pct), mild=round(100 * of.MILD_RISE),
                   train_fall=fmt_num(-s.train_change), train_change=fmt_signed(s.train_change),
-                  grade=grade_label(s.grade, lang), after=s.epochs_after)
-    key = {"improving": "of_improving", "flat": "of_flat", "rising": "of_rising", "unstable": "of_unstable"}
+                  grade=grade_label(s.grade, lang), after=s.epochs_after, noise=fmt_num(s.noise))
+    key = {"improving": "of_improving", "flat": "of_flat", "noise": "of_noise", "rising": "of_rising",
+           "unstable": "of_unstable"}
     sentence = text(lang, key.get(s.status, "of_too_short"), **values)
     if s.selected is not None and s.status != "too_short":
         gap = text(lang, "of_gap", epoch=s.selected.epoch, train=fmt_pct(s.selected.train_acc),

@@ -247,9 +247,10 @@ EN = {
     # overfitting, measured (report/overfitting_view.py)
     "h_overfitting": "Overfitting, measured from the training curves",
     "of_rule": "The rule: a run overfits when its validation loss over the last {window} epochs (all epochs after its "
-               "minimum, if fewer; at least {min_after}) averages {mild}% or more above its minimum while its training "
-               "loss keeps falling; strongly from {strong}%. A star on the training curves marks each run's "
-               "validation-loss minimum.",
+               "minimum, if fewer; at least {min_after}) averages {mild}% or more above its minimum, and the rise is "
+               "larger than the validation loss's own noise ({ses} patient-level standard errors of it, from "
+               "val_predictions.csv, and at least {min_abs}), while its training loss keeps falling; strongly from "
+               "{strong}%. A star on the training curves marks each run's validation-loss minimum.",
     "of_caveat": "Training loss and accuracy are running means over each epoch, with augmentation and dropout on; "
                  "validation is measured after the epoch without them. The gaps below (loss: validation minus "
                  "training; accuracy: training minus validation) therefore understate overfitting early in training.",
@@ -263,6 +264,9 @@ EN = {
                "averaged {rise_pct} above it, under the rule's {mild}%: no overfitting.",
     "of_rising": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epochs "
                  "averaged {rise} ({rise_pct}) above it while training loss fell by {train_fall}: {grade} overfitting.",
+    "of_noise": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epoch(s) "
+                "averaged {rise_pct} above it, but only {rise} in absolute terms, within its noise ({noise}): no "
+                "overfitting.",
     "of_unstable": "{run}: validation loss rose {rise_pct} above its minimum (epoch {epoch}), but training loss did "
                    "not fall either ({train_change}): unstable training rather than overfitting.",
     "of_too_short": "{run}: {epochs} epoch(s), {after} after the validation-loss minimum: too few to tell whether it "

@@ -214,7 +214,8 @@ ZH_TW = {
     "h_overfitting": "過擬合：由訓練曲線量化",
     "of_rule": "判定規則：若最後 {window} 個 epoch（最小值之後若不足此數，則取其後所有 epoch，至少 {min_after} 個）的平"
                "均"
-               "驗證損失比其最小值高出 {mild}% 以上，且訓練損失仍持續下降，即判定為過擬合；高出 {strong}% 以上為明顯過"
+               "驗證損失比其最小值高出 {mild}% 以上，且上升幅度大於驗證損失本身的雜訊（以病人為單位的標準誤的 {ses} 倍，"
+               "取自 val_predictions.csv，且至少 {min_abs}），同時訓練損失仍持續下降，即判定為過擬合；高出 {strong}% 以上為明顯過"
                "擬合。"
                "訓練曲線上的星號標示各次執行驗證損失的最小值。",
     "of_caveat": "訓練損失與準確率是每個 epoch 期間的移動平均，且開啟資料增強與 dropout；驗證則在 epoch 結束後、不使用"
@@ -232,6 +233,8 @@ ZH_TW = {
     "of_rising": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平"
                  "均比它高 "
                  "{rise}（{rise_pct}），同時訓練損失下降了 {train_fall}：{grade}過擬合。",
+    "of_noise": "{run}：驗證損失在第 {epoch} 個 epoch（共 {epochs} 個）降到最低（{value}）；最後 {window} 個 epoch 平均"
+                "比它高 {rise_pct}，但絕對值只上升 {rise}，在其雜訊範圍內（{noise}）：沒有過擬合。",
     "of_unstable": "{run}：驗證損失比其最小值（第 {epoch} 個 epoch）上升了 {rise_pct}，但訓練損失也沒有下降（"
                    "{train_change}）："
                    "這是訓練不穩定，而非過擬合。",
