@@ -198,3 +198,23 @@ def test_settings_that_are_not_finite_numbers_stop_before_anything_is_written(tm
     err = capsys.readouterr().err
     assert err.count("must be a finite number") == 3 and "must be <= 1024" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_sigterm_stops_a_run_like_ctrl_c_with_one_line_in_the_console_and_train_log(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    flags = [f if f != "1" else "50" for f in TINY_FLAGS]  # --epochs 50: still training when the signal comes
+    proc = subprocess.Popen([sys.executable, "-m", "xray_utils.cli", "train", *flags, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("epoch 1/"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert err.strip() == "terminated: rerun the same command to resume"
+    assert "terminated: rerun the same command to resume" in (out / "train.log").read_text()
+    assert checkpoint.load(out / "last.pt")["state"]["epoch"] >= 1  # the finished epochs are kept

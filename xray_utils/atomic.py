@@ -94,9 +94,23 @@ def torch_save(obj: Any, target: str | os.PathLike) -> None:
     import torch
 
     with atomic_path(target) as tmp, open(tmp, "wb") as f:
-        # through a Python file object: a refused write surfaces as OSError(errno), which torch.save
-        # given a path would turn into a RuntimeError without the reason
-        torch.save(obj, f)
+        # through a Python file object: a refused write surfaces as OSError(errno); torch's zip writer may
+        # still turn it into "RuntimeError: [enforce fail at inline_container.cc]" on closing the archive
+        try:
+            torch.save(obj, f)
+        except RuntimeError as e:
+            raise _refused_write(e) or e from None
+
+
+def _refused_write(e: BaseException) -> OSError | None:
+    """The OSError a disk raised under torch's RuntimeError (its context chain), if any."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _DISK_ERRORS:
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def open_append(target: str | os.PathLike):

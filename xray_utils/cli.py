@@ -10,6 +10,7 @@ import argparse
 import os
 import shlex
 import sys
+import threading
 
 from . import __version__, settings
 from .config import (
@@ -24,14 +25,16 @@ from .config import (
     SELECT_RULES,
     VAL_SPLITS,
 )
-from .errors import ConfigError, XrayError
+from .errors import ConfigError, Terminated, XrayError, raise_on_sigterm, stop_line
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process the signal ended
 EPILOG = """exit codes:
   0    success
   1    a runtime failure: data, weights, training or a notebook failed (the message says what to fix)
   2    a usage error: an unknown flag or an invalid setting
   130  interrupted (Ctrl-C): rerun the same command to resume from the last finished epoch
+  143  terminated (SIGTERM, as sent by timeout, SLURM or Kubernetes): rerun the same command to resume
 """
 
 # One definition of a run's settings for every command: (flag, RunConfig field, argparse kwargs). A flag
@@ -405,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet and args.verbose:
         print("error: -q and -v contradict each other", file=sys.stderr)
         return EXIT_USAGE
+    if threading.current_thread() is threading.main_thread():
+        raise_on_sigterm()  # stops like Ctrl-C: one line, the lock released, exit 143
     try:
         return int(args.func(args) or EXIT_OK)
     except ConfigError as e:
@@ -413,9 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     except XrayError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("\ninterrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (errors.Terminated)
+        print("\n" + stop_line(e), file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

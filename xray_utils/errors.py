@@ -50,6 +50,36 @@ class XrayError(Exception):
         return lines
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what ``timeout``, SLURM and Kubernetes send), raised like Ctrl-C so that a run stops the
+    same way: the lock released, the last finished epoch kept, one line said (see ``stop_line``)."""
+
+
+def stop_line(e: KeyboardInterrupt) -> str:
+    """The one line said when a command is stopped by Ctrl-C or SIGTERM."""
+    if isinstance(e, Terminated):
+        return "terminated: rerun the same command to resume"
+    return "interrupted: rerun the same command to resume from the last finished epoch"
+
+
+def raise_on_sigterm() -> None:
+    """From now on SIGTERM in this process raises ``Terminated`` (in the main thread, like Ctrl-C's
+    KeyboardInterrupt); a forked child (a data-loader worker) that inherits the handler just ends."""
+    import os
+    import signal
+
+    main_pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 class ConfigError(XrayError):
     """An unknown or invalid setting."""
 

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 from tqdm import tqdm
 
-from . import atomic
+from . import atomic, errors
 
 LINE_INTERVAL_S = 30.0  # at most one progress line this often when stderr is not a terminal
 ESTIMATE_ABOVE_S = 300.0  # announce runs estimated to take longer than this (CPU only)
@@ -87,6 +87,8 @@ class RunLog:
         return self
 
     def __exit__(self, *exc) -> None:
+        if isinstance(exc[1], KeyboardInterrupt):  # Ctrl-C or SIGTERM: the log says how the run stopped
+            self._write(errors.stop_line(exc[1]))
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
             self._showwarning = None

@@ -17,9 +17,9 @@ from __future__ import annotations
 import functools
 import json
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -125,6 +125,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
     rd = RunDir(run_dir)
     with ExitStack() as stack:
         stack.callback(distributed.shutdown, ctx)
+        stack.enter_context(out_of_memory_is_an_error(cfg))
         state = claim(stack, rd, cfg, force, caller, ctx)
         say = stack.enter_context(progress.RunLog(rd.log if state != "complete" else None, log,
                                                   quiet=not ctx.is_main))
@@ -219,6 +220,20 @@ def checked(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"--img-size {cfg.img_size} is too small for {cfg.backbone}",
                           f"use --img-size {models.min_img_size(cfg.backbone)} or more")
     return cfg
+
+
+@contextmanager
+def out_of_memory_is_an_error(cfg: RunConfig) -> Iterator[None]:
+    """Running out of memory (CPU or GPU) ends in one line naming the sizes to lower, not a traceback."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as e:  # torch.OutOfMemoryError is a RuntimeError
+        if not (isinstance(e, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(e)
+                or "out of memory" in str(e).lower()):
+            raise
+        raise XrayError(f"out of memory at img_size {cfg.img_size}, batch {cfg.batch_size}",
+                        "lower --batch-size or --img-size, then run the same command again "
+                        "(a run resumes after its last saved epoch)") from None
 
 
 def claim(stack: ExitStack, rd: RunDir, cfg: RunConfig, force: bool, caller: str, ctx: distributed.Context) -> str:
