@@ -278,6 +278,68 @@ EN = {
     "of_seeds_unknown": "{k} of them had too few epochs to tell.",
     "of_summary": "By this rule, {k} of {n} runs overfit: {runs}.",
     "of_summary_none": "By this rule, none of the {n} runs overfits.",
+    # the homework's claims (report/claims_view.py)
+    "h_claims": "The homework's claims",
+    "cl_intro": "Each conclusion of the seed report, tested on these runs. Verdicts: supported (the data show it beyond "
+                "their uncertainty), not supported (the data show the opposite, or the effect the claim needs is "
+                "absent), inconclusive (the differences stay within the uncertainty), not tested (these runs cannot "
+                "test it; what would is named). Accuracy differences come from the paired patient-level test "
+                "(Holm-corrected, significant below {alpha}; with several seeds the means across seeds must point "
+                "the same way); overfitting from the rule of the overfitting section; \"stable\" means no run "
+                "overfits by that rule and validation accuracy over the last {window} epochs (and test accuracy "
+                "across seeds) varies by at most {limit} (SD); HW3's {ref} is taken as reported, without an "
+                "interval, and compared only on the Kaggle test folder at 224 px.",
+    "cl_scratch": "These runs started from random weights: the verdicts are about training from scratch, not about "
+                  "transfer from ImageNet.",
+    "cl_scratch_short": "(Random initial weights: about training from scratch, not transfer.)",
+    "col_cl_claim": "claim", "col_cl_verdict": "verdict", "col_cl_evidence": "evidence",
+    "cl_verdict_supported": "supported", "cl_verdict_not_supported": "not supported",
+    "cl_verdict_inconclusive": "inconclusive", "cl_verdict_not_tested": "not tested",
+    "claim_resnet18_finetune_overfits": "ResNet18 fine-tuning overfits, even with lr 1e-4, weight decay 0.002 and "
+                                        "Dropout 0.5.",
+    "claim_squeezenet_finetune_stable": "SqueezeNet fine-tuning is less accurate than ResNet18, but stable.",
+    "claim_frozen_less_overfitting": "A frozen backbone (feature extractor) avoids the overfitting of fine-tuning.",
+    "claim_frozen_lower_accuracy": "But a frozen backbone reaches lower accuracy than fine-tuning.",
+    "claim_resnet18_finetune_best": "Fine-tuned ResNet18 has the best test accuracy of the four.",
+    "claim_squeezenet_adapts_small_data": "SqueezeNet adapts better to little data; ResNet18 would win with more.",
+    "claim_squeezenet_not_below_hw3": "SqueezeNet's test accuracy is not below HW3's 83.93%.",
+    "claim_short_resnet18_finetune_overfits": "ResNet18 fine-tuning overfits",
+    "claim_short_squeezenet_finetune_stable": "SqueezeNet fine-tuning less accurate but stable",
+    "claim_short_frozen_less_overfitting": "frozen avoids overfitting",
+    "claim_short_frozen_lower_accuracy": "frozen less accurate",
+    "claim_short_resnet18_finetune_best": "fine-tuned ResNet18 best",
+    "claim_short_squeezenet_adapts_small_data": "SqueezeNet better with little data",
+    "claim_short_squeezenet_not_below_hw3": "SqueezeNet not below HW3",
+    "cl_summary": "The homework's claims, tested ({n}): {supported} supported, {not_supported} not supported, "
+                  "{inconclusive} inconclusive, {not_tested} not tested; supported: {which}.",
+    "cl_none": "none",
+    "cl_sep": "; ",
+    "cl_pair": "{a} minus {b} {diff} [{lo}, {hi}], {p} (Holm)",
+    "cl_graded_run": "{run}: {grade} (validation loss {rise} above its minimum, noise bar {noise})",
+    "cl_ev_overfits": "{runs}; {k} of {n} graded run(s) overfit by the rule.",
+    "cl_other_settings": "These runs used lr {lr}, weight decay {wd}, Dropout {dropout}, not the claim's 1e-4, "
+                         "0.002, 0.5.",
+    "cl_ev_stable": "Accuracy: {pair}: {accuracy}. Stability: {stable}; validation accuracy SD over the last {window} "
+                    "epochs {sds} (limit {limit}); overfitting grade(s) {grades}.",
+    "cl_acc_a": "{a} more accurate", "cl_acc_b": "{b} more accurate",
+    "cl_acc_tie": "no difference beyond the uncertainty",
+    "cl_stable_yes": "stable", "cl_stable_no": "not stable", "cl_stable_unknown": "too few epochs to tell",
+    "cl_seed_sd": "Test accuracy across seeds: SD {sd}.",
+    "cl_ev_frozen_overfit": "{backbone}: {k_frozen} of {n_frozen} frozen vs {k_finetune} of {n_finetune} fine-tuned "
+                            "run(s) overfit",
+    "cl_ev_best": "Test accuracy (mean over seeds): {accuracy}. Paired tests: {pairs}.",
+    "cl_ev_learning": "{small} vs {deep}: with {n1} training images {a1} vs {b1}, with {n2} {a2} vs {b2}: {state}",
+    "cl_ev_hw3": "{run}: test accuracy {acc} (95% interval {lo} to {hi}) vs HW3's {ref} as reported.",
+    "cl_needs_resnet18_finetune": "needs a fine-tuned ResNet18 run and another kind (xray report --backbones "
+                                  "resnet18,squeezenet1_1 --modes finetune,frozen).",
+    "cl_needs_epochs": "needs more epochs after the validation-loss minimum (e.g. --epochs 10).",
+    "cl_needs_both_finetune": "needs fine-tuned ResNet18 and SqueezeNet runs (--backbones resnet18,squeezenet1_1 "
+                              "--modes finetune).",
+    "cl_needs_both_modes": "needs frozen and fine-tuned runs of one backbone (--modes finetune,frozen).",
+    "cl_needs_fractions": "needs several training-set sizes: run with --fractions 0.1,0.25,0.5,1.",
+    "cl_needs_squeezenet_finetune": "needs a fine-tuned SqueezeNet run (--backbones squeezenet1_1 --modes finetune).",
+    "cl_needs_kaggle_224": "needs Kaggle's chest_xray test folder (234 NORMAL, 390 PNEUMONIA) at 224 px "
+                           "(--dataset folder --img-size 224), where HW3's 83.93% was measured.",
     # learning curves (report/learning_view.py)
     "h_learning": "Learning curves: does the amount of training data change the ranking?",
     "lc_intro": "Every run kind was trained on {fractions} of the training images (whole patients, both classes kept; "

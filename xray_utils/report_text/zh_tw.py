@@ -247,6 +247,61 @@ ZH_TW = {
     "of_seeds_unknown": "其中 {k} 個的 epoch 太少，無法判斷。",
     "of_summary": "依此規則，{n} 次執行中有 {k} 次過擬合：{runs}。",
     "of_summary_none": "依此規則，{n} 次執行都沒有過擬合。",
+    # the homework's claims (report/claims_view.py)
+    "h_claims": "作業的結論",
+    "cl_intro": "逐一以這些執行檢驗原報告的各項結論。判定：支持（資料顯示此結論且超出其不確定性）、不支持（資料顯示相反，"
+                "或結論所需的效果不存在）、無法判定（差異仍在不確定性之內）、未檢驗（這些執行無法檢驗；並說明需要什麼）。"
+                "準確率的差異來自以病人為單位的成對檢定（Holm 校正，低於 {alpha} 為顯著；有多個亂數種子時，各種子的平均必須"
+                "同向）；過擬合依過擬合一節的規則；「穩定」指沒有執行依該規則過擬合，且最後 {window} 個 epoch 的驗證準確率"
+                "（以及跨種子的測試準確率）標準差不超過 {limit}；HW3 的 {ref} 視為報告值、不附區間，且只在 Kaggle 測試資料夾、"
+                "224 px 下比較。",
+    "cl_scratch": "這些執行從隨機權重開始：判定關於從頭訓練，而非 ImageNet 遷移學習。",
+    "cl_scratch_short": "（隨機初始權重：關於從頭訓練，而非遷移學習。）",
+    "col_cl_claim": "結論", "col_cl_verdict": "判定", "col_cl_evidence": "證據",
+    "cl_verdict_supported": "支持", "cl_verdict_not_supported": "不支持",
+    "cl_verdict_inconclusive": "無法判定", "cl_verdict_not_tested": "未檢驗",
+    "claim_resnet18_finetune_overfits": "ResNet18 微調會過擬合，即使 lr 1e-4、weight decay 0.002、Dropout 0.5。",
+    "claim_squeezenet_finetune_stable": "SqueezeNet 微調的準確率低於 ResNet18，但較穩定。",
+    "claim_frozen_less_overfitting": "凍結骨幹（特徵擷取）可避免微調的過擬合。",
+    "claim_frozen_lower_accuracy": "但凍結骨幹的準確率低於微調。",
+    "claim_resnet18_finetune_best": "微調的 ResNet18 在四者中測試準確率最高。",
+    "claim_squeezenet_adapts_small_data": "SqueezeNet 較能適應少量資料；資料更多時 ResNet18 會勝出。",
+    "claim_squeezenet_not_below_hw3": "SqueezeNet 的測試準確率不低於 HW3 的 83.93%。",
+    "claim_short_resnet18_finetune_overfits": "ResNet18 微調過擬合",
+    "claim_short_squeezenet_finetune_stable": "SqueezeNet 微調較不準確但穩定",
+    "claim_short_frozen_less_overfitting": "凍結可避免過擬合",
+    "claim_short_frozen_lower_accuracy": "凍結準確率較低",
+    "claim_short_resnet18_finetune_best": "微調 ResNet18 最佳",
+    "claim_short_squeezenet_adapts_small_data": "少量資料時 SqueezeNet 較佳",
+    "claim_short_squeezenet_not_below_hw3": "SqueezeNet 不低於 HW3",
+    "cl_summary": "作業的結論（{n} 項）檢驗結果：支持 {supported}、不支持 {not_supported}、無法判定 {inconclusive}、"
+                  "未檢驗 {not_tested}；支持的有：{which}。",
+    "cl_none": "無",
+    "cl_sep": "；",
+    "cl_pair": "{a} 減 {b} {diff} [{lo}, {hi}]，{p}（Holm）",
+    "cl_graded_run": "{run}：{grade}（驗證損失比最小值高 {rise}，雜訊門檻 {noise}）",
+    "cl_ev_overfits": "{runs}；{n} 個可判定的執行中有 {k} 個依規則過擬合。",
+    "cl_other_settings": "這些執行使用 lr {lr}、weight decay {wd}、Dropout {dropout}，而非結論所說的 1e-4、0.002、0.5。",
+    "cl_ev_stable": "準確率：{pair}：{accuracy}。穩定性：{stable}；最後 {window} 個 epoch 的驗證準確率標準差 {sds}"
+                    "（上限 {limit}）；過擬合程度 {grades}。",
+    "cl_acc_a": "{a} 較準確", "cl_acc_b": "{b} 較準確",
+    "cl_acc_tie": "差異未超出不確定性",
+    "cl_stable_yes": "穩定", "cl_stable_no": "不穩定", "cl_stable_unknown": "epoch 太少，無法判斷",
+    "cl_seed_sd": "跨種子的測試準確率：標準差 {sd}。",
+    "cl_ev_frozen_overfit": "{backbone}：凍結 {n_frozen} 個中 {k_frozen} 個、微調 {n_finetune} 個中 {k_finetune} 個過擬合",
+    "cl_ev_best": "測試準確率（跨種子平均）：{accuracy}。成對檢定：{pairs}。",
+    "cl_ev_learning": "{small} 對 {deep}：{n1} 張訓練影像時 {a1} 對 {b1}，{n2} 張時 {a2} 對 {b2}：{state}",
+    "cl_ev_hw3": "{run}：測試準確率 {acc}（95% 區間 {lo} 至 {hi}），HW3 報告值 {ref}。",
+    "cl_needs_resnet18_finetune": "需要微調的 ResNet18 執行及另一種組合（xray report --backbones "
+                                  "resnet18,squeezenet1_1 --modes finetune,frozen）。",
+    "cl_needs_epochs": "需要驗證損失最小值之後更多的 epoch（例如 --epochs 10）。",
+    "cl_needs_both_finetune": "需要微調的 ResNet18 與 SqueezeNet 執行（--backbones resnet18,squeezenet1_1 --modes "
+                              "finetune）。",
+    "cl_needs_both_modes": "需要同一骨幹的凍結與微調執行（--modes finetune,frozen）。",
+    "cl_needs_fractions": "需要多種訓練集大小：以 --fractions 0.1,0.25,0.5,1 執行。",
+    "cl_needs_squeezenet_finetune": "需要微調的 SqueezeNet 執行（--backbones squeezenet1_1 --modes finetune）。",
+    "cl_needs_kaggle_224": "需要 Kaggle chest_xray 測試資料夾（234 NORMAL、390 PNEUMONIA）、224 px（--dataset folder "
+                           "--img-size 224），HW3 的 83.93% 是在此測得。",
     "h_learning": "學習曲線：訓練資料量會改變排名嗎？",
     "lc_intro": "每種執行都以訓練影像的 {fractions} 訓練（以病患為單位抽取，保留兩個類別；驗證集與測試集不變）。折線連"
                 "接各種子"
