@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import claims
+from .. import claims, overfitting
 from ..report_text import text
 from ..runs import load_run
 from .html import fmt_num, fmt_p_is, fmt_pct, fmt_pp, heading, paragraph, show_html, table_html
@@ -130,9 +130,10 @@ def findings_line(report) -> str:
     return summary(report.lang, verdicts_of(report))
 
 
-def report_json(run_dirs: Iterable[str | Path], lang: str = "en") -> list[dict]:
-    """report.json's "claims" for the run directories of a built report (unreadable ones left out, as the
-    banners do); empty when none can be read."""
+def report_json(run_dirs: Iterable[str | Path], lang: str = "en") -> dict:
+    """report.json's "claims" (``claims.as_dicts``: id, claim, verdict, text in ``lang``) and "overfitting"
+    ({run: "none" | "mild" | "strong", or "n/a" with too few epochs}) for the run directories of a built
+    report; unreadable runs are left out, as the banners do."""
     runs = []
     for path in run_dirs:
         try:
@@ -140,6 +141,6 @@ def report_json(run_dirs: Iterable[str | Path], lang: str = "en") -> list[dict]:
         except Exception:  # noqa: BLE001 - an unreadable run is the report's error to show, not report.json's
             continue
     if not runs:
-        return []
+        return {"claims": [], "overfitting": {}}
     verdicts = claims.judge(runs)
-    return claims.as_dicts(verdicts, texts(lang, verdicts))
+    return {"claims": claims.as_dicts(verdicts, texts(lang, verdicts)), "overfitting": overfitting.grades(runs)}
