@@ -219,9 +219,20 @@ def test_youden_threshold_is_the_best_roc_point():
     y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
     p = np.array([0.1, 0.2, 0.3, 0.4, 0.35, 0.6, 0.7, 0.8, 0.9])
     t = evaluate.youden_threshold(y, p)
-    assert t == pytest.approx(0.6)
+    assert t == pytest.approx(0.5)  # halfway between the best point's score 0.6 and the next lower one, 0.4
     m = evaluate.classification_metrics(y, p, threshold=t)
     assert (m["sensitivity"], m["specificity"]) == (pytest.approx(0.8), 1.0)
+
+
+def test_youden_threshold_is_a_midpoint_that_can_be_told_from_one():
+    # the best point is at a saturated score: p == 1.0 for 3 PNEUMONIA images; next lower 0.9999
+    y = np.array([0, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.2, 0.3, 0.99995, 1.0, 1.0, 1.0, 0.9999])
+    t = evaluate.youden_threshold(y, p)
+    assert t == pytest.approx((1.0 + 0.99995) / 2) and t < 1.0
+    assert evaluate.classification_metrics(y, p, t)["confusion_matrix"] == [[3, 0], [1, 3]]
+    assert evaluate.youden_basis(y) == {"normal": 3, "pneumonia": 4, "few": True}
+    assert not evaluate.youden_basis(np.r_[np.zeros(50), np.ones(60)])["few"]
 
 
 def test_youden_threshold_is_a_probability_even_when_nothing_separates():
@@ -358,6 +369,30 @@ def test_pairwise_verdicts_use_the_clustered_p_with_holm():
     assert (widths[0] > widths[1]).all()
     with pytest.raises(XrayError, match="patient ids"):
         evaluate.pairwise_comparisons(runs, groups=groups[:10])
+
+
+def test_paired_auc_test_matches_sklearn_and_detects_a_real_difference():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 400)
+    good = np.clip(0.5 + (y - 0.5) * 0.6 + rng.normal(0, 0.2, 400), 0, 1)
+    poor = np.clip(0.5 + (y - 0.5) * 0.1 + rng.normal(0, 0.3, 400), 0, 1)
+    out = evaluate.paired_auc_test(y, good, poor, n_boot=500)
+    assert out["auc_a"] == pytest.approx(roc_auc_score(y, good)) and out["auc_b"] == pytest.approx(roc_auc_score(y, poor))
+    assert out["lo"] <= out["diff"] <= out["hi"] and out["lo"] > 0 and out["pvalue"] < 1e-4
+    same = evaluate.paired_auc_test(y, good, good, n_boot=200)
+    assert (same["diff"], same["pvalue"]) == (0.0, 1.0)
+    # with patients of 4 identical images the same difference is less certain
+    groups = np.repeat(np.arange(100), 4)
+    y4, a4, b4 = (np.repeat(v[:100], 4) for v in (y, good, poor))
+    assert evaluate.paired_auc_test(y4, a4, b4, n_boot=500, groups=groups)["pvalue"] > \
+        evaluate.paired_auc_test(y4, a4, b4, n_boot=500)["pvalue"]
+    df = evaluate.pairwise_comparisons({"good": (y, good, 0.5), "poor": (y, poor, 0.5), "mid": (y, (good + poor) / 2, 0.5)},
+                                       n_boot=200)
+    assert df["p_mcnemar_holm"].tolist() == pytest.approx(evaluate.holm(df["p_mcnemar"].tolist()))
+    assert df["p_auc_holm"].tolist() == pytest.approx(evaluate.holm(df["p_auc"].tolist()))
+    assert bool(df["auc_significant"].iloc[0])
 
 
 def test_pairwise_comparisons_refuses_runs_on_different_images():

@@ -36,6 +36,7 @@ from .errors import DataError, XrayError
 
 BOOTSTRAP_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "roc_auc")
 ALPHA = 0.05
+YOUDEN_MIN_PER_CLASS = 50  # fewer validation images of a class than this: the report warns about the threshold
 PAIRED_TEST = ("exact sign-flip permutation test over {unit}s, Holm-corrected over all pairs (McNemar's exact test "
                "beside it assumes independent images)")
 
@@ -170,14 +171,29 @@ def youden_threshold(y, p) -> float:
 
     Choose it on VALIDATION predictions and apply it to the test set: chosen on the test set it would be
     fitted to the very images it is judged on, and the test metrics would be optimistic. Ties go to the
-    highest threshold (the fewest PNEUMONIA calls). With one class only there is no ROC curve: 0.5.
+    highest threshold (the fewest PNEUMONIA calls). The threshold is the midpoint between the best ROC
+    point's score and the next lower validation score: the same calls on validation, but not sitting on a
+    saturated score (a threshold of exactly 1.0 would call only p == 1.0 PNEUMONIA). With one class only
+    there is no ROC curve: 0.5.
     """
     y, p = _check(y, p, "youden_threshold")
     if not 0 < y.sum() < len(y):
         return 0.5
     fpr, tpr, thresholds = skm.roc_curve(y, p)
-    best = int(np.argmax(tpr - fpr))  # thresholds decrease along the curve: first maximum = highest
-    return float(np.clip(thresholds[best], 0.0, 1.0))  # the first ROC threshold is +inf
+    best = float(thresholds[int(np.argmax(tpr - fpr))])  # thresholds decrease: first maximum = highest
+    scores = np.unique(p)
+    if not np.isfinite(best):  # the +inf point: nothing called PNEUMONIA; halfway above the highest score
+        return float((scores[-1] + 1.0) / 2)
+    below = scores[scores < best]
+    return float((best + below[-1]) / 2 if len(below) else best / 2)
+
+
+def youden_basis(y_val) -> dict:
+    """Validation images of each class the Youden threshold was chosen on, and whether that is few
+    (< ``YOUDEN_MIN_PER_CLASS`` of a class: the threshold is then a noisy choice)."""
+    y = np.asarray(y_val)
+    counts = {"normal": int((y == 0).sum()), "pneumonia": int((y == 1).sum())}
+    return {**counts, "few": min(counts.values()) < YOUDEN_MIN_PER_CLASS}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -218,6 +234,27 @@ def paired_bootstrap_diff(y, p_a, p_b, threshold_a: float = 0.5, threshold_b: fl
     boot = np.concatenate([(w @ d) / w.sum(1) for w in _resample_weights(y, units, n_boot, seed)])
     lo, hi = _percentile_interval(boot, level)
     return {"diff": float(d.mean()), "lo": lo, "hi": hi}
+
+
+def paired_auc_test(y, p_a, p_b, n_boot: int = 2000, seed: int = 0, level: float = 0.95, groups=None) -> dict:
+    """ROC-AUC of A minus ROC-AUC of B on the same images: the difference, its percentile interval and a
+    two-sided p from z = difference / its bootstrap standard error, both runs scored on the same patient
+    resamples (stratified by class as in ``bootstrap_ci``). None values when an AUC is undefined (one class)."""
+    y, p_a = _check(y, p_a, "paired_auc_test (A)")
+    _, p_b = _check(y, p_b, "paired_auc_test (B)")
+    ones = np.ones((1, len(y)))
+    auc_a, auc_b = (float(_ratio_rows(*_weighted_auc(y, p, ones))[0]) for p in (p_a, p_b))
+    if not (np.isfinite(auc_a) and np.isfinite(auc_b)):
+        return {"auc_a": None, "auc_b": None, "diff": None, "lo": None, "hi": None, "pvalue": None}
+    units = _units(groups, len(y))
+    boot = np.concatenate([_ratio_rows(*_weighted_auc(y, p_a, w)) - _ratio_rows(*_weighted_auc(y, p_b, w))
+                           for w in _resample_weights(y, units, n_boot, seed)])
+    boot = boot[np.isfinite(boot)]
+    diff = auc_a - auc_b
+    lo, hi = _percentile_interval(boot, level)
+    se = float(np.std(boot, ddof=1)) if len(boot) > 1 else 0.0
+    pvalue = (1.0 if diff == 0 else 0.0) if se == 0 else float(2 * stats.norm.sf(abs(diff) / se))
+    return {"auc_a": auc_a, "auc_b": auc_b, "diff": diff, "lo": min(lo, diff), "hi": max(hi, diff), "pvalue": pvalue}
 
 
 def cluster_sign_flip_test(correct_a, correct_b, groups=None) -> dict:
@@ -266,7 +303,9 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 PAIRWISE_COLUMNS = ["a", "b", "acc_a", "acc_b", "diff", "ci_lo", "ci_hi", "only_a_right", "only_b_right",
-                    "p_mcnemar", "p_cluster", "p_holm", "significant", "diff_lo", "diff_hi", "p"]
+                    "p_mcnemar", "p_cluster", "auc_a", "auc_b", "auc_diff", "auc_lo", "auc_hi", "p_auc",
+                    "p_holm", "p_mcnemar_holm", "p_auc_holm", "significant", "auc_significant", "diff_lo", "diff_hi",
+                    "p"]
 
 
 def _paired_runs(preds: Mapping[str, tuple]) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
@@ -294,8 +333,11 @@ def pairwise_comparisons(preds: Mapping[str, tuple], alpha: float = ALPHA, n_boo
     images for every run). Columns: a, b (run names), acc_a, acc_b, diff (acc_a - acc_b) with its paired
     bootstrap interval ci_lo, ci_hi (patients resampled); only_a_right / only_b_right (discordant image
     counts); p_mcnemar (exact McNemar: assumes independent images, too small when patients have several);
-    p_cluster (exact patient-level sign-flip permutation test, ``cluster_sign_flip_test``); p_holm (Holm over
-    all pairs' p_cluster: the p for verdicts); significant (p_holm < alpha). diff_lo, diff_hi and p repeat
+    p_cluster (exact patient-level sign-flip permutation test, ``cluster_sign_flip_test``); auc_a, auc_b,
+    auc_diff with its interval auc_lo, auc_hi and p_auc (``paired_auc_test``: ROC-AUC difference, patients
+    resampled); p_holm (Holm over all pairs' p_cluster: the p for verdicts), p_mcnemar_holm and p_auc_holm
+    (Holm over all pairs' p_mcnemar / p_auc: raw and adjusted p side by side for every test);
+    significant (p_holm < alpha), auc_significant (p_auc_holm < alpha). diff_lo, diff_hi and p repeat
     ci_lo, ci_hi and p_cluster (the p that p_holm corrects) under the names the report reads.
     """
     checked = _paired_runs(preds)
@@ -309,13 +351,21 @@ def pairwise_comparisons(preds: Mapping[str, tuple], alpha: float = ALPHA, n_boo
         mcnemar = mcnemar_exact(right_a, right_b)
         cluster = cluster_sign_flip_test(right_a, right_b, groups)
         ci = paired_bootstrap_diff(y, p_a, p_b, t_a, t_b, n_boot=n_boot, seed=seed, groups=groups)
+        auc = paired_auc_test(y, p_a, p_b, n_boot=n_boot, seed=seed, groups=groups)
         rows.append({"a": a, "b": b, "acc_a": float(right_a.mean()), "acc_b": float(right_b.mean()),
                      "diff": ci["diff"], "ci_lo": ci["lo"], "ci_hi": ci["hi"],
                      "only_a_right": mcnemar["b"], "only_b_right": mcnemar["c"], "p_mcnemar": mcnemar["pvalue"],
-                     "p_cluster": cluster["pvalue"]})
-    df = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS[:11])
+                     "p_cluster": cluster["pvalue"], "auc_a": auc["auc_a"], "auc_b": auc["auc_b"],
+                     "auc_diff": auc["diff"], "auc_lo": auc["lo"], "auc_hi": auc["hi"], "p_auc": auc["pvalue"]})
+    df = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS[:17])
     df["p_holm"] = holm(df["p_cluster"].tolist()) if len(df) else []
+    df["p_mcnemar_holm"] = holm(df["p_mcnemar"].tolist()) if len(df) else []
+    known = df["p_auc"].notna().to_numpy()
+    df["p_auc_holm"] = np.nan
+    if known.any():
+        df.loc[known, "p_auc_holm"] = holm(df.loc[known, "p_auc"].astype(float).tolist())
     df["significant"] = (df["p_holm"] < alpha).astype(bool)
+    df["auc_significant"] = (df["p_auc_holm"] < alpha).astype(bool)
     df["diff_lo"], df["diff_hi"], df["p"] = df["ci_lo"], df["ci_hi"], df["p_cluster"]
     return df[PAIRWISE_COLUMNS]
 

@@ -40,6 +40,7 @@ def evaluate_run(cfg: RunConfig, rd: RunDir, stage: Stage, splits: data.Splits) 
         "n_train_patients": len(set(splits.train.patients)),
         "skipped_images": list(splits.skipped),
         "threshold_youden": threshold,
+        "youden_basis": evaluate.youden_basis(val.y),  # validation images per class it was chosen on
         "test": at(0.5),
         "test_youden": at(threshold),
         "bootstrap": evaluate.bootstrap_method(patients, metrics.N_BOOT),
