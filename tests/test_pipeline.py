@@ -24,6 +24,7 @@ from xray_utils.config import RunConfig, default_project_dir
 from xray_utils.errors import ConfigError, XrayError
 from xray_utils.pipeline import build, grid, jobs, notebooks, render
 from xray_utils.report_text import text
+from xray_utils.runs import RunDir
 
 NOTEBOOKS = default_project_dir() / "notebooks"
 TINY = {"synthetic_train": 60, "synthetic_test": 40, "batch_size": 16, "num_workers": 0, "lr": 1e-3}
@@ -185,7 +186,8 @@ def test_missing_kernel_is_a_clear_error(tmp_path):
 
 def test_a_folder_holding_a_run_with_other_settings_is_refused_before_anything_runs(tmp_path):
     p = plan(tmp_path, modes="finetune")[0]
-    p.cfg.replace(epochs=5).save(p.run_dir / "config.json")
+    RunDir(p.run_dir).prepare(p.cfg.replace(epochs=5))
+    (p.run_dir / "last.pt").write_bytes(b"x")  # a finished epoch: not discarded without --force
     with pytest.raises(ConfigError) as e:
         tiny_grid(tmp_path, modes="finetune")
     assert "epochs: 5 -> 2" in e.value.message and "--force" in e.value.hint
@@ -234,7 +236,7 @@ def recorder(monkeypatch):
 
 def fake_run(p, complete: bool = True, executed: bool = True) -> None:
     """A run directory as a finished (or interrupted) run of plan ``p`` leaves it."""
-    p.run_dir.mkdir(parents=True, exist_ok=True)
+    RunDir(p.run_dir).adopt()  # a run folder: its manifest lists what the tool wrote
     p.cfg.save(p.run_dir / "config.json")
     if complete:
         (p.run_dir / "COMPLETE").write_text("{}")
@@ -268,7 +270,8 @@ def test_render_only_trains_nothing_and_names_the_missing_runs(recorder, tmp_pat
     fake_run(plans[0])
     fake_run(plans[1])
     fake_run(plans[2], complete=False)
-    plans[3].cfg.replace(epochs=9).save(plans[3].run_dir / "config.json")
+    RunDir(plans[3].run_dir).prepare(plans[3].cfg.replace(epochs=9))
+    (plans[3].run_dir / "last.pt").write_bytes(b"x")  # a finished epoch of other settings
     result, lines = tiny_grid(tmp_path, seeds="0,1", render_only=True)
     assert recorder["trained"] == [] and recorder["executed"] == []
     assert recorder["rendered"] == [plans[0].name, plans[1].name]

@@ -218,3 +218,23 @@ def test_sigterm_stops_a_run_like_ctrl_c_with_one_line_in_the_console_and_train_
     assert err.strip() == "terminated: rerun the same command to resume"
     assert "terminated: rerun the same command to resume" in (out / "train.log").read_text()
     assert checkpoint.load(out / "last.pt")["state"]["epoch"] >= 1  # the finished epochs are kept
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_report_out_on_a_users_folder_is_refused_before_any_work(tmp_path, capsys, force):
+    folder = tmp_path / "mine"
+    files = users_folder(folder)
+    assert cli.main(["report", "--dataset", "synthetic", "--out", str(folder), *force]) == 2
+    err = capsys.readouterr().err
+    assert "holds no report of this tool" in err and "--force" not in err.split("fix:")[1]
+    assert tree(folder) == files
+
+
+def test_report_out_that_cannot_be_written_stops_before_any_work(tmp_path):
+    from xray_utils.runs import check_report_folder
+
+    (tmp_path / "file").write_text("a file")
+    with pytest.raises(XrayError, match="cannot write|is a file"):
+        check_report_folder(tmp_path / "file" / "reports")
+    check_report_folder(tmp_path / "new")  # a new folder becomes a report folder
+    assert atomic.read_manifest(tmp_path / "new")["kind"] == "report"

@@ -23,8 +23,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -148,17 +148,25 @@ class RunDir:
         if not self.path.exists():
             return
         if not self.path.is_dir():
-            raise XrayError(f"{self.path} is a file, not a folder", f"{OTHER_FOLDER.get(caller, 'choose another folder')}")
+            raise XrayError(f"{self.path} is a file, not a folder", OTHER_FOLDER.get(caller, "choose another folder"))
         entries = sorted(p.name for p in self.path.iterdir())
         if not entries or self.is_run_folder():
             return
-        raise ConfigError(f"{self.path} is not empty and holds no run of this tool (it holds {entries[0]}"
-                          + (f" and {len(entries) - 1} more" if len(entries) > 1 else "") + "); nothing was written there",
+        more = f" and {len(entries) - 1} more" if len(entries) > 1 else ""
+        raise ConfigError(f"{self.path} is not empty and holds no run of this tool (it holds {entries[0]}{more}); "
+                          "nothing was written there",
                           f"{OTHER_FOLDER.get(caller, 'choose another folder')}: a new or empty folder, "
                           "or the folder of an earlier run")
 
     def manifest_files(self) -> list[str]:
         manifest = atomic.read_manifest(self.path)
+    def adopt(self, files: list[str] = (), caller: str = "cli") -> None:
+        """Make this folder a run folder before anything is written into it (the pipeline writes the
+        executed notebook there before the notebook trains); a folder the tool did not write is refused."""
+        self.check_owned(caller)
+        self._check_writable(caller)
+        atomic.start_manifest(self.path, "run", [*self._legacy_files(), *files])
+
         return manifest["files"] if manifest is not None else self._legacy_files()
 
     def _legacy_files(self) -> list[str]:
@@ -219,6 +227,40 @@ class RunDir:
 
 class RunLock:
     """An exclusive ``flock`` on ``RUN_DIR/.lock``, which holds the owner's pid, host and command.
+# what `xray report` writes at the top of its --out (the runs go under runs/, each a run folder)
+REPORT_FILES = ("report.html", "report.pdf", "report.json", "00_data_exploration.ipynb", "03_task_d_e_analysis.ipynb")
+PLACEHOLDERS = ("README.md", ".gitkeep")  # a checkout's reports/ holds its README: not the user's results
+
+
+def check_report_folder(out: str | Path, caller: str = "cli") -> None:
+    """Before any work, make ``out`` a report folder: refused when it holds files this tool did not write
+    (forced or not) or cannot be written. A folder of an earlier report (report.json, runs/, ...) is one."""
+    out = Path(out)
+    other = "choose another --out" if caller == "cli" else "choose another folder"
+    if out.exists() and not out.is_dir():
+        raise XrayError(f"{out} is a file, not a folder", other)
+    manifest = atomic.read_manifest(out) if out.is_dir() else None
+    if out.is_dir() and manifest is None:
+        entries = sorted(p.name for p in out.iterdir() if p.name not in PLACEHOLDERS)
+        earlier = any(os.path.lexists(out / f) for f in (*REPORT_FILES, "runs"))
+        if entries and not earlier:
+            more = f" and {len(entries) - 1} more" if len(entries) > 1 else ""
+            raise ConfigError(f"{out} is not empty and holds no report of this tool (it holds {entries[0]}{more}); "
+                              "nothing was written there", f"{other}: a new or empty folder, or an earlier report's")
+    elif manifest is not None and manifest.get("kind") != "report":
+        raise ConfigError(f"{out} is a run folder, not a report folder", other)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise atomic.disk_error(e, out / "report.html") or XrayError(
+            f"cannot write to {out}: {e.strerror or e}", f"{other} (a writable one)") from None
+    earlier = [f for f in (*REPORT_FILES, "runs") if manifest is None and os.path.lexists(out / f)]
+    atomic.start_manifest(out, "report", earlier)
+
+
 
     The kernel drops the lock when its process ends, however it ends (SIGKILL, power loss of a node), so
     the file left behind by a crash never blocks the next run: only a live owner does.

@@ -23,7 +23,7 @@ from .. import atomic, settings
 from ..config import RunConfig
 from ..errors import ConfigError, DataError, XrayError
 from ..report_text import LANGS, text
-from ..runs import RunDir
+from ..runs import RunDir, check_report_folder
 from . import grid, jobs, notebooks, render
 from .grid import NOTEBOOK_ANALYSIS, NOTEBOOK_DATA, RunPlan
 
@@ -109,6 +109,7 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     stream = log if stream is None else stream
     if lang not in LANGS:
         raise ConfigError(f"unknown report language {lang!r}", f"use one of: {', '.join(LANGS)}")
+    check_report_folder(out)  # before any work: a folder of the user's files, or one that cannot be written
     if not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"invalid --jobs {jobs!r}: must be an integer >= 1")
     out = Path(out).expanduser().resolve() if out else settings.default_reports_dir()
@@ -129,6 +130,8 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     for plan in chosen:
         notebooks.check_parameters(plan.notebook, plan.parameters)
     states = {p.name: cell_state(p, force) for p in chosen}
+    for p in chosen:  # run folders before their executed notebook is written into them
+        RunDir(p.run_dir).adopt([p.executed.relative_to(p.run_dir).as_posix()])
     source = check_data_and_weights([p.cfg for p in chosen])
     log(f"data: {source}")
     log(f"runs ({len(chosen)} of {len(plans)} in the grid): {', '.join(p.name for p in chosen)} -> {out / 'runs'}")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import atomic
 from ..errors import ConfigError, XrayError
 
 Log = Callable[[str], None]
@@ -77,6 +78,12 @@ def kernel_manager_class():
         @default("kernel_spec_manager")
         def _checkout_kernel_spec_manager(self):
             return CheckoutKernelSpecManager(data_dir=self.data_dir)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # the kernel process's own stderr carries only its log: on Ctrl-C, a 20-line "[IPKernelApp]
+            # ERROR ... ZMQError" traceback as it shuts down. What a notebook prints comes over ZMQ instead.
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return CheckoutKernelManager
 
@@ -183,6 +190,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, kernel: str
 
     check_parameters(notebook, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
+    if output.is_symlink():  # papermill opens the path as it is: never write through a link
+        output.unlink()
+    atomic.record(output)  # a file the tool writes (the run's or report folder's manifest)
     detail(f"    parameters: {json.dumps(parameters, sort_keys=True, default=str)}")
     writer = _LineWriter(stream)
     t0 = time.perf_counter()
