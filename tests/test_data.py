@@ -238,6 +238,36 @@ def test_decode_cache_is_reused_and_invalidated_when_a_file_changes(tiny_folder)
     assert data.make_dataset(data.load_splits(cfg).test, cfg, train=False)[0][0].min() > 2  # white, normalised
 
 
+def test_a_decode_cache_altered_at_the_same_size_is_rebuilt_with_a_warning(tiny_folder, tmp_path):
+    from xray_utils.data import cache
+
+    cfg = folder_cfg(tiny_folder(n=4), cache_dir=str(tmp_path / "cache"))
+    split = data.load_splits(cfg).test
+    built, _ = data.ensure_decode_cache(split, cfg)
+    original = np.array(built)
+    path = Path(built.filename)
+    del built
+    pixels = np.load(path)
+    pixels[0] = 255 - pixels[0]  # same size, other bytes
+    np.save(path, pixels)
+    cache._VERIFIED.clear()  # a new run
+    with pytest.warns(UserWarning, match="does not match its checksum"):
+        rebuilt, _ = data.ensure_decode_cache(split, cfg)
+    assert np.array_equal(np.array(rebuilt), original)
+
+
+def test_a_decode_cache_deleted_during_a_run_is_still_read_by_new_workers(tiny_folder, tmp_path):
+    cfg = folder_cfg(tiny_folder(n=4), cache_dir=str(tmp_path / "cache"))
+    split = data.load_splits(cfg).test
+    ds = data.make_dataset(split, cfg, train=False)
+    expected = ds[1][0]
+    for f in (tmp_path / "cache").rglob("*.npy"):
+        f.unlink()  # e.g. a cleanup while the run trains
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=1)  # fresh workers, as the test loader's
+    first = next(iter(loader))[0]
+    assert torch.equal(first[1], expected)
+
+
 def test_cache_is_per_source_split_so_a_new_val_fraction_decodes_nothing(tiny_folder, tmp_path):
     cfg = folder_cfg(tiny_folder(n=10, splits=("train", "val", "test")), cache_dir=str(tmp_path / "cache"))
     splits = data.load_splits(cfg)

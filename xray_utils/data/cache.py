@@ -5,6 +5,8 @@ A source split is decoded as a whole (the folder's train and val pooled when val
 patient), so the same data always gives the same cache and a new ``val_fraction`` or ``train_fraction``
 decodes nothing: those only pick rows. The key is the split's fingerprint (every file's path, size and
 mtime, or the array bytes) plus the sizes and the resize mode, so a changed file gives a new cache.
+The sidecar .json holds the .npy file's SHA-256, checked the first time a process uses the cache: a cache
+altered in place (same size, other bytes) is rebuilt, with a warning, never silently trained on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,10 +41,26 @@ def ensure_decode_cache(split: Split, cfg: RunConfig) -> tuple[np.ndarray, list[
     meta = path.with_suffix(".json")
     if path.exists() and meta.exists():
         try:
-            return np.load(path, mmap_mode="r"), json.loads(meta.read_text(encoding="utf-8"))["unreadable"]
-        except (OSError, ValueError, KeyError):
-            pass  # damaged by hand or a full disk: build it again
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            if path in _VERIFIED or _checksum(path) == info["sha256"]:
+                _VERIFIED.add(path)
+                return np.load(path, mmap_mode="r"), info["unreadable"]
+            warnings.warn(f"the decode cache {path} does not match its checksum (changed since it was built): "
+                          "rebuilding it", stacklevel=2)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # damaged by hand, a full disk, or written before checksums: build it again
     return _build(split, cfg, path, meta)
+
+
+_VERIFIED: set[Path] = set()  # caches whose checksum this process has checked (once per run, not per epoch)
+
+
+def _checksum(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**22), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _build(split: Split, cfg: RunConfig, path: Path, meta: Path) -> tuple[np.ndarray, list[int]]:
@@ -68,9 +87,11 @@ def _build(split: Split, cfg: RunConfig, path: Path, meta: Path) -> tuple[np.nda
                     unreadable.append(int(i))
             out.flush()
             del out
-            atomic.write_json(meta, {"n": len(split), "unreadable": sorted(unreadable)})  # before the .npy
+            atomic.write_json(meta, {"n": len(split), "unreadable": sorted(unreadable),  # before the .npy
+                                     "sha256": _checksum(tmp)})
     except OSError as e:
         raise DataError(f"cannot write the decode cache {path}: {e}", fix) from None
+    _VERIFIED.add(path)
     return np.load(path, mmap_mode="r"), sorted(unreadable)
 
 

@@ -32,7 +32,9 @@ class CachedDataset(Dataset):
     def __init__(self, decoded: Decoded, labels: np.ndarray, cfg: RunConfig, train: bool):
         self.path, self.rows, self.labels = decoded.path, decoded.rows, labels
         self.tail = tail_transform(cfg, train)
-        self._pixels = None
+        # mapped now: forked loader workers inherit the mapping, so a cache deleted during the run (a
+        # cleanup, another run's --force) is still read; only a spawned worker maps the file by its name
+        self._pixels = np.load(self.path, mmap_mode="r")
 
     def __len__(self) -> int:
         return len(self.rows)
