@@ -53,9 +53,12 @@ def test_predict_classifies_images_names_the_junk_file_and_writes_overlays(run_d
     assert [r.split()[-1] for r in rows] == [str(f) for f in files[:3]]  # one line per image, in order
     assert "junk.jpeg" in err and "skipped" in err and "Traceback" not in out + err
     assert sorted(p.name for p in cams.iterdir()) == ["a.png", "grey16.png", "rgba.png"]
-    for png in cams.iterdir():
+    height, width = phantom().shape
+    for png in cams.iterdir():  # the original at its own size, with a title and a colour bar beside it
         with Image.open(png) as im:
-            assert im.format == "PNG" and im.mode == "RGB" and im.size == (TINY["img_size"], TINY["img_size"])
+            assert im.format == "PNG" and im.mode == "RGB" and im.width > width and im.height > height
+    assert "validation threshold (chosen on the run's validation images" in out and "(val)" not in out
+    assert "synthetic phantoms" in err and "random weights" in err  # this run is both
     table = pd.read_csv(csv)
     assert list(table["file"]) == [str(f) for f in files[:3]]
     assert table["p_pneumonia"].between(0, 1).all()
@@ -163,3 +166,39 @@ def test_notebook_04_shows_predictions_and_overlays_of_a_run(run_dir, tmp_path):
     kinds = {k for o in outputs for k in o.get("data", {})}
     assert {"text/html", "image/png"} <= kinds
     assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"], json.dumps(outputs)[:2000]
+
+
+@pytest.mark.parametrize("mode", ["square", "shorter-side"])
+@pytest.mark.parametrize("size", [(300, 200), (180, 260)])
+def test_crop_box_maps_the_networks_crop_back_onto_the_original(mode, size):
+    """A marker in the original lands where crop_box says: found in the preprocessed crop, mapped back."""
+    width, height = size
+    resize, crop = 64, 56
+    left, top, right, bottom = predict.crop_box(width, height, resize, crop, mode)
+    for fx, fy in ((0.3, 0.4), (0.7, 0.6)):  # a point inside the crop, in the crop's own fractions
+        x, y = left + fx * (right - left), top + fy * (bottom - top)
+        image = np.zeros((height, width), dtype=np.uint8)
+        image[max(0, int(y) - 4):int(y) + 5, max(0, int(x) - 4):int(x) + 5] = 255
+        seen = data.transforms.GrayPrefix(resize, crop, mode)(Image.fromarray(image)).astype(float)
+        cy, cx = np.unravel_index(np.argmax(seen), seen.shape)
+        weights = seen / seen.sum()
+        mx, my = (weights.sum(axis=0) * np.arange(crop)).sum(), (weights.sum(axis=1) * np.arange(crop)).sum()
+        assert abs(mx + 0.5 - fx * crop) < 1.5 and abs(my + 0.5 - fy * crop) < 1.5, (mode, size, cx, cy)
+    cam = np.zeros((crop, crop), dtype=np.float32)
+    cam[:, crop // 2:] = 1.0  # the right half of what the network saw
+    full = predict.cam_on_original(cam, width, height, (left, top, right, bottom))
+    assert full.shape == (height, width)
+    if left >= 2:
+        assert np.isnan(full[:, 0]).all()  # left of what the network saw: no CAM
+    inside = full[int(top) + 2:int(bottom) - 2, int(left) + 2:int(right) - 2]
+    assert not np.isnan(inside).any()
+    mid = (left + right) / 2
+    assert full[int((top + bottom) / 2), int(mid + (right - left) / 4)] > 0.9
+    assert full[int((top + bottom) / 2), int(mid - (right - left) / 4)] < 0.1
+
+
+def test_threshold_warning_and_plain_header():
+    cfg = RunConfig(dataset="folder", weights="imagenet")
+    assert predict.run_warnings(cfg, 0.4) == []
+    assert "every image NORMAL" in predict.run_warnings(cfg, 1.0)[0]
+    assert any("random weights" in w for w in predict.run_warnings(RunConfig(mode="scratch"), 0.5))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -52,6 +52,22 @@ class Predictions:
     items: list[Prediction]
     skipped: list[data.UnreadableImage]  # files that could not be decoded, with why
     threshold: float
+    warnings: list[str] = field(default_factory=list)  # what the run's model is not (run_warnings)
+
+
+def run_warnings(cfg, threshold: float) -> list[str]:
+    """One line each for what makes a run's probabilities meaningless or odd on real X-rays."""
+    said = []
+    if cfg.dataset == "synthetic":
+        said.append("warning: this run was trained on synthetic phantoms, not chest X-rays: its probabilities say "
+                    "nothing about real images (train a run on the Kaggle images or PneumoniaMNIST)")
+    if cfg.resolved_weights == "none":
+        said.append(f"warning: this run started from random weights (weights none, mode {cfg.mode}), not from "
+                    "ImageNet: it is not a transfer-learning model")
+    if not 0.0 < threshold < 1.0:
+        label = CLASS_NAMES[0] if threshold >= 1.0 else CLASS_NAMES[1]
+        said.append(f"warning: the validation threshold is {threshold:.3f}, so that column calls every image {label}")
+    return said
 
 
 def find_images(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
@@ -100,6 +116,7 @@ class Classifier:
         self.model = self.compute.module(self.model)
         self.transform = data.build_transforms(self.cfg, train=False)
         self.threshold = validation_threshold(run_dir)
+        self.warnings = run_warnings(self.cfg, self.threshold)
 
     def tensor(self, file: Path) -> torch.Tensor:
         """(3, crop, crop) as the run's test images were fed; ``data.UnreadableImage`` when it cannot be decoded."""
@@ -118,13 +135,70 @@ class Classifier:
             return cam(input_tensor=x.to(self.device), targets=[ClassifierOutputTarget(PNEUMONIA)] * len(x))
 
 
-def overlay_png(x: torch.Tensor, cam: np.ndarray) -> Image.Image:
-    """The network's input (grey, de-normalised) with the CAM in the jet colour map over it."""
-    from pytorch_grad_cam.utils.image import show_cam_on_image
+def crop_box(width: int, height: int, resize: int, crop: int, mode: str = "square") -> tuple[float, ...]:
+    """(left, top, right, bottom) in the original image's pixels of what the network saw: the centre crop of
+    ``Resize((R, R))`` (square: the image squashed, so the box keeps the original's proportions of width and
+    height, 224/256 of each) or of ``Resize(R)`` (shorter-side: aspect kept), as torchvision computes them."""
+    if mode == "square":
+        rw = rh = resize
+    elif width <= height:
+        rw, rh = resize, int(resize * height / width)
+    else:
+        rw, rh = int(resize * width / height), resize
+    left, top = int(round((rw - crop) / 2.0)), int(round((rh - crop) / 2.0))
+    sx, sy = width / rw, height / rh
+    return left * sx, top * sy, (left + crop) * sx, (top + crop) * sy
 
-    grey = (x[0] * data.IMAGENET_STD[0] + data.IMAGENET_MEAN[0]).clamp(0, 1).cpu().numpy()
-    rgb = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
-    return Image.fromarray(show_cam_on_image(rgb, cam.astype(np.float32), use_rgb=True))
+
+def cam_on_original(cam: np.ndarray, width: int, height: int, box: tuple[float, ...]) -> np.ndarray:
+    """The (crop, crop) CAM as a (height, width) map over the original image: bilinearly stretched over ``box``,
+    NaN outside it (the network never saw those pixels)."""
+    left, top, right, bottom = box
+    x0, y0 = max(0, int(round(left))), max(0, int(round(top)))
+    x1, y1 = min(width, int(round(right))), min(height, int(round(bottom)))
+    full = np.full((height, width), np.nan, dtype=np.float32)
+    if x1 > x0 and y1 > y0:
+        stretched = Image.fromarray(cam.astype(np.float32), mode="F").resize((x1 - x0, y1 - y0), Image.BILINEAR)
+        full[y0:y1, x0:x1] = np.asarray(stretched)
+    return full
+
+
+def overlay_png(original: Image.Image, cam: np.ndarray, box: tuple[float, ...], title: str) -> Image.Image:
+    """The original image at its own size (grey), the CAM over the part the network saw (jet, half
+    transparent), that part outlined, a title and a colour bar for the CAM's scale."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    grey = np.asarray(original.convert("L"))
+    height, width = grey.shape
+    heat = cam_on_original(cam, width, height, box)
+    dpi, font = 100, max(8.0, min(width, height) / 45)
+    title_px, bar_px, pad = int(font * 4.5), max(40, int(width * 0.06)), max(10, int(font * 5))
+    fig = Figure(figsize=((width + bar_px + 2 * pad + int(font * 4)) / dpi, (height + title_px + pad) / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    fw, fh = fig.get_size_inches() * dpi
+    ax = fig.add_axes((pad / fw, pad / fh, width / fw, height / fh))  # the image at 1 figure pixel per pixel
+    ax.imshow(grey, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    shown = ax.imshow(np.ma.masked_invalid(heat), cmap="jet", vmin=0, vmax=1, alpha=0.45, interpolation="nearest")
+    left, top, right, bottom = box
+    ax.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, edgecolor="white", linestyle="--",
+                           linewidth=max(1.0, font / 8)))
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=font, loc="left")
+    bar = fig.add_axes(((pad * 1.5 + width) / fw, pad / fh, bar_px * 0.4 / fw, height / fh))
+    cb = fig.colorbar(ScalarMappable(norm=shown.norm, cmap=shown.cmap), cax=bar)  # opaque, unlike the overlay
+    cb.set_label("Grad-CAM of P(PNEUMONIA) (0 = none, 1 = this image's strongest)", fontsize=font * 0.8)
+    cb.ax.tick_params(labelsize=font * 0.8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def overlay_title(file: Path, p: float, threshold: float) -> str:
+    return (f"{file.name}: P(PNEUMONIA) = {p:.3f}\nlabel at 0.5: {CLASS_NAMES[int(p >= 0.5)]}; "
+            f"at the validation threshold {threshold:.3f}: {CLASS_NAMES[int(p >= threshold)]}")
 
 
 def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -144,7 +218,8 @@ def predict(run_dir: str | Path, paths: Iterable[str | Path], cam_dir: str | Pat
     """
     files = find_images(paths)
     classifier = Classifier(run_dir, device)
-    out = Predictions([], [], classifier.threshold)
+    out = Predictions([], [], classifier.threshold, list(classifier.warnings))
+    cfg = classifier.cfg
     names = _overlay_names([name for _, name in files]) if cam_dir is not None else None
     for chunk in _batches(list(enumerate(files)), batch_size):
         readable, tensors = [], []
@@ -167,7 +242,10 @@ def predict(run_dir: str | Path, paths: Iterable[str | Path], cam_dir: str | Pat
             overlay = None
             if cams is not None:
                 overlay = Path(cam_dir) / names[k]
-                atomic.write_bytes(overlay, _png_bytes(overlay_png(x[j], cams[j])))
+                original = data.open_image(file)
+                box = crop_box(original.width, original.height, cfg.resize_size, cfg.img_size, cfg.resize_mode)
+                image = overlay_png(original, cams[j], box, overlay_title(file, float(p), classifier.threshold))
+                atomic.write_bytes(overlay, _png_bytes(image))
             out.items.append(Prediction(file, float(p), classifier.threshold, overlay))
     if not out.items:
         raise XrayError(f"none of the {len(files)} file(s) could be read as an image "
@@ -212,11 +290,12 @@ def write_csv(result: Predictions, path: str | Path) -> None:
 
 
 def lines(result: Predictions) -> list[str]:
-    """What `xray predict` prints: a header, then one line per image (file last: paths vary in length)."""
-    t = f"{result.threshold:.3f}"
-    head = f"{'P(PNEUMONIA)':>12}  {'at 0.5':<10}  {'at ' + t + ' (val)':<16}  file"
-    return [head] + [f"{p.p_pneumonia:>12.4f}  {p.label:<10}  {p.label_at_threshold:<16}  {p.file}"
-                     for p in result.items]
+    """What `xray predict` prints: the threshold in words, a header, then one line per image (file last: paths
+    vary in length)."""
+    head = f"{'P(PNEUMONIA)':>12}  {'label at 0.5':<12}  {'label at val threshold':<22}  file"
+    return ([f"validation threshold (chosen on the run's validation images, Youden's J): {result.threshold:.3f}",
+             head] + [f"{p.p_pneumonia:>12.4f}  {p.label:<12}  {p.label_at_threshold:<22}  {p.file}"
+                      for p in result.items])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -263,15 +342,14 @@ def example_images(run_dir: str | Path, n: int = 4, folder: str | Path | None = 
     return files
 
 
-def figure(result: Predictions, ncols: int = 4):
+def figure(result: Predictions, ncols: int = 2):
     """The Grad-CAM overlays in a grid, each titled with its file, P(PNEUMONIA) and labels."""
     from . import plots
 
     shown = [p for p in result.items if p.overlay is not None]
     images = [np.asarray(Image.open(p.overlay).convert("RGB")) for p in shown]
-    titles = [f"{p.file.name}\nP={p.p_pneumonia:.2f}: {p.label} / {p.label_at_threshold}" for p in shown]
-    return plots.image_grid(images, titles, ncols=ncols,
-                            suptitle=f"Grad-CAM of P(PNEUMONIA); labels at 0.5 / at {result.threshold:.3f} (val)")
+    titles = ["" for _ in shown]  # each overlay carries its own title and colour bar
+    return plots.image_grid(images, titles, ncols=ncols, suptitle="Grad-CAM of P(PNEUMONIA) on each image")
 
 
 def show(result: Predictions) -> None:
@@ -279,6 +357,8 @@ def show(result: Predictions) -> None:
     from IPython.display import Image as PNG
     from IPython.display import display
 
+    for line in result.warnings:
+        print(line)
     display(table(result))
     if any(p.overlay for p in result.items):
         buf = io.BytesIO()
@@ -295,6 +375,8 @@ def run_cli(run_dir: str, paths: Sequence[str], csv: str | None = None, cam: str
         print(f"warning: skipped {e.message}", file=sys.stderr)
 
     result = predict(run_dir, paths, cam_dir=cam, strict=strict, on_skip=warn)
+    for line in result.warnings:
+        print(line, file=sys.stderr)
     print("\n".join(lines(result)))
     if csv:
         write_csv(result, csv)
