@@ -231,7 +231,8 @@ GRID_SHAPE = ("backbones", "modes", "with_scratch", "seeds", "fractions", "prese
 
 def _shapes_nothing(args: argparse.Namespace) -> bool:
     """No flag that says which runs the report is over (only --out, --lang, --kernel, --no-pdf, -q/-v)."""
-    return not any(getattr(args, a, None) for a in GRID_SHAPE) and not run_params(args)
+    flags = [f for f in FIELDS if getattr(args, f, None) is not None]  # (-q's progress=False is no setting)
+    return not any(getattr(args, a, None) for a in GRID_SHAPE) and not flags
 
 
 def _check_grid(options: dict, base: dict | None) -> None:

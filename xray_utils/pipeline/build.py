@@ -14,6 +14,7 @@ again and ``train.fit`` resumes it. ``only`` runs some cells and renders nothing
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,8 @@ from . import grid, jobs, notebooks, render
 from .grid import NOTEBOOK_ANALYSIS, NOTEBOOK_DATA, RunPlan
 
 Log = Callable[[str], None]
-DEFAULT_KERNEL = "cxr-transfer"  # registered by make (see Makefile); the notebooks name it
-
-# `xray demo`: the whole report on synthetic phantoms, offline, in a couple of minutes on two CPU cores
-# (a layer between RunConfig's defaults and the preset: flags still override it)
-DEMO_SETTINGS = dict(dataset="synthetic", img_size=56, epochs=8, weights="none", synthetic_train=200,
-                     synthetic_test=100, lr=1e-3, batch_size=32, num_workers=0)
+DEFAULT_KERNEL = notebooks.DEFAULT_KERNEL  # this checkout's own interpreter (see notebooks.py)
+DEMO_SETTINGS = settings.DEMO_SETTINGS  # `xray demo`'s layer under the preset and the flags (settings.py)
 
 
 def _quiet(_line: str) -> None:
@@ -49,6 +46,7 @@ class ReportResult:
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    options: dict = field(default_factory=dict)  # the grid's options, recorded in report.json (see record_options)
 
 
 def check_data_and_weights(cfgs: list[RunConfig]) -> str:
@@ -116,12 +114,15 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     plans = grid.plan_grid(runs_root=out / "runs", backbones=backbones, modes=modes, with_scratch=with_scratch,
                            seeds=seeds, fractions=fractions, preset=preset, config_file=config_file, extra=extra,
                            base=base, force=force, lang=lang, **params)
+    options = record_options(backbones=backbones, modes=modes, with_scratch=with_scratch, seeds=seeds,
+                             fractions=fractions, preset=preset, config_file=config_file, extra=extra, base=base,
+                             lang=lang, **params)
     chosen = grid.select(plans, only)
     analysis = dict(runs_root=str(out / "runs"), lang=lang, **(reference or {}))
     nbdir = grid.notebooks_dir()
     notebooks.check_parameters(nbdir / NOTEBOOK_ANALYSIS, {**analysis, "runs": ""})
     if render_only:
-        return _render_existing(plans, out, analysis, kernel, pdf, lang, t0, log, stream, detail)
+        return _render_existing(plans, out, analysis, kernel, pdf, lang, t0, log, stream, detail, options)
 
     # the cheap checks first, then the data and weights (which may download), then hours of training
     notebooks.check_kernel(kernel)
@@ -150,7 +151,7 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
         run_parallel_plans(todo, jobs_run, kernel, log, stream)
     else:
         run_sequential_plans(todo, kernel, log, stream, detail)
-    result = ReportResult(out=out, html=None, pdf=None, runs=[p.run_dir for p in chosen])
+    result = ReportResult(out=out, html=None, pdf=None, runs=[p.run_dir for p in chosen], options=options)
     if only not in (None, ""):
         log(f"done: {', '.join(p.name for p in chosen)}; render the report with `xray render` (same options)")
         result.seconds = time.perf_counter() - t0
@@ -168,7 +169,7 @@ def run_parallel_plans(plans, n, kernel, log, stream) -> None:
 
 
 def _render_existing(plans: list[RunPlan], out: Path, analysis: dict, kernel: str, pdf: bool, lang: str,
-                     t0: float, log: Log, stream: Log, detail: Log) -> ReportResult:
+                     t0: float, log: Log, stream: Log, detail: Log, options: dict | None = None) -> ReportResult:
     status = grid_status(plans)
     present = [p for p in plans if status[p.name] == "complete"]
     missing = [f"{name}: {state}" for name, state in status.items() if state != "complete"]
@@ -179,7 +180,8 @@ def _render_existing(plans: list[RunPlan], out: Path, analysis: dict, kernel: st
                         "train them with `xray report` (same options), or pass the --out of an earlier report")
     notebooks.check_kernel(kernel)
     log(f"rendering from {len(present)} of {len(plans)} runs (nothing is trained)")
-    result = ReportResult(out=out, html=None, pdf=None, runs=[p.run_dir for p in present], missing=missing)
+    result = ReportResult(out=out, html=None, pdf=None, runs=[p.run_dir for p in present], missing=missing,
+                          options=options or {})
     return _analyse_and_render(result, present, analysis, kernel, pdf, lang, t0, _recorded_source(present), log,
                                stream, detail)
 
@@ -219,9 +221,68 @@ def _analyse_and_render(result: ReportResult, plans: list[RunPlan], analysis: di
         "seeds": sorted({c.seed for c in cfgs}), "fractions": sorted({c.train_fraction for c in cfgs}),
         "lang": lang, "html": result.html.name, "pdf": result.pdf.name if result.pdf else None,
         "seconds": round(result.seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # what made it: `xray render --out DIR` alone re-renders with these (see recorded_options)
+        "options": result.options, "command": os.environ.get(COMMAND_ENV) or None,
     })
     log(f"done in {result.seconds:.0f} s")
     return result
+
+
+# ----------------------------------------------------------------------------------------------------
+# re-rendering a report folder from what it holds (`xray render --out DIR`)
+
+COMMAND_ENV = "XRAY_COMMAND"  # the command that made the report (set by the command line)
+
+
+def record_options(**options: Any) -> dict:
+    """The grid's options as report.json keeps them: JSON values, a config file as an absolute path."""
+    recorded = {k: v for k, v in options.items() if v not in (None, "", False, {})}
+    if recorded.get("config_file"):
+        recorded["config_file"] = str(Path(recorded["config_file"]).expanduser().resolve())
+    return json.loads(json.dumps(recorded, default=str))
+
+
+def recorded_options(out: str | Path, log: Log = print) -> dict | None:
+    """build_report's grid options that re-render the report in ``out``: those its report.json recorded, or
+    (a report.json from before options were recorded, or a config file that is gone) the grid its complete
+    runs make up, each run's config.json read back. None when ``out`` holds neither."""
+    out = Path(out).expanduser().resolve()
+    try:
+        meta = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    names = meta.get("runs") or []
+    if names and not any((out / "runs" / n / "COMPLETE").exists() for n in names):
+        return None  # a copied report.json (publish_demo) whose runs are elsewhere: not this folder's
+    options = meta.get("options")
+    if isinstance(options, dict) and not (options.get("config_file") and not Path(options["config_file"]).exists()):
+        log(f"re-rendering with the options recorded in {out / 'report.json'}"
+            + (f" (made by: {meta['command']})" if meta.get("command") else ""))
+        return dict(options)
+    return options_from_runs(out, meta.get("runs"), meta.get("lang"), log)
+
+
+def options_from_runs(out: Path, names: list[str] | None, lang: str | None, log: Log = print) -> dict | None:
+    """The grid that ``out/runs``'s complete runs (or those named) make up: their backbones, modes, seeds and
+    fractions, every other setting from the config.json of a run that is not a scratch control."""
+    root = out / "runs"
+    folders = [root / n for n in names] if names else sorted(p.parent for p in root.glob("*/COMPLETE"))
+    cfgs = []
+    for folder in folders:
+        if (folder / "COMPLETE").exists():
+            try:
+                cfgs.append((folder, RunConfig.load(folder / "config.json")))
+            except XrayError:
+                continue
+    if not cfgs:
+        return None
+    base_dir = next((f for f, c in cfgs if c.mode != "scratch"), cfgs[0][0])
+    log(f"re-rendering the {len(cfgs)} complete run(s) under {root}, with the settings of "
+        f"{base_dir / 'config.json'}")
+    return dict(backbones=list(dict.fromkeys(c.backbone for _, c in cfgs)),
+                modes=list(dict.fromkeys(c.mode for _, c in cfgs)), seeds=sorted({c.seed for _, c in cfgs}),
+                fractions=sorted({c.train_fraction for _, c in cfgs}), config_file=str(base_dir / "config.json"),
+                lang=lang or "en")
 
 
 def demo(*, out: str | Path | None = None, log: Log = print, **options: Any) -> ReportResult:
