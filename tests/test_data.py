@@ -513,6 +513,41 @@ def test_data_check_passes_clean_data_and_warns_on_duplicates_within_a_split(tin
     assert report.counts["train (used)"]["NORMAL"] + report.counts["val (used)"]["NORMAL"] == 4
 
 
+def test_data_check_lists_every_entry_it_skips(tiny_folder):
+    root = tiny_folder(n=4)
+    cls = root / "train" / "NORMAL"
+    (cls / "x.jpeg").mkdir()  # a folder named like an image
+    (cls / "loop.jpeg").symlink_to(cls / "loop.jpeg")  # a symlink to itself
+    (cls / "gone.jpeg").symlink_to(root / "nowhere.jpeg")
+    for i in range(12):  # more than a listing would abbreviate
+        (cls / f"notes{i}.txt").write_text("x")
+    report = data.data_check(folder_cfg(root))
+    text = report.render()
+    for name in ("x.jpeg (a folder named like an image)", "loop.jpeg (a broken or looping symbolic link)",
+                 "gone.jpeg (a broken or looping symbolic link)", "notes11.txt"):
+        assert name in text
+    assert "more" not in text.split("stray")[1].split("\n")[0]
+
+
+def test_a_validation_split_without_a_class_is_named(tiny_folder, monkeypatch):
+    msg = "no threshold can be chosen on validation"
+    val = data.Split("val", ["a", "b"], np.array([1, 1]), ["p1", "p2"])
+    assert msg in data.check.validation_lacks(val) and "NORMAL" in data.check.validation_lacks(val)
+    assert data.check.validation_lacks(data.Split("val", ["a", "b"], np.array([0, 1]), ["p", "q"])) is None
+    # data-check says so for the validation split training would use
+    used = []
+    real_arrange = data.check.arrange
+
+    def one_class_val(units, cfg):
+        train, val, test = real_arrange(units, cfg)
+        used.append(val)
+        return train, val.subset(np.flatnonzero(val.labels == 1)), test
+
+    monkeypatch.setattr(data.check, "arrange", one_class_val)
+    report = data.data_check(folder_cfg(tiny_folder(n=8)))
+    assert any(sev == "warning" and msg in t for sev, t in report.problems) and used
+
+
 def test_data_check_reports_structural_errors(tmp_path, tiny_folder):
     report = data.data_check(folder_cfg(tmp_path / "missing"))
     assert not report.ok and "not found" in report.render()

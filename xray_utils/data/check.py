@@ -62,7 +62,7 @@ def data_check(cfg: RunConfig) -> DataReport:
 
     if report.stray:
         report.problems.append(("warning", f"{len(report.stray)} stray file(s) (not images, empty or hidden; "
-                                           f"skipped): {_listing(report.stray)}"))
+                                           f"skipped): {_listing(report.stray, len(report.stray))}"))
     by_hash: dict[str, list[str]] = defaultdict(list)
     readable = {}
     for name, split in raw.items():
@@ -89,12 +89,25 @@ def data_check(cfg: RunConfig) -> DataReport:
     except DataError as e:
         report.problems.append(("error", str(e)))
         return report
+    missing = validation_lacks(used[1])
+    if missing:
+        report.problems.append(("warning", missing))
     if cfg.dataset != "pneumoniamnist" and (cfg.val_split == "patient" or cfg.dataset == "synthetic"):
         for split in used[:2]:
             report.counts[f"{split.name} (used)"] = class_counts(split.labels)
             report.patients[f"{split.name} (used)"] = len(set(split.patients))
     _leakage(report, used, by_hash, cfg)
     return report
+
+
+def validation_lacks(val: Split) -> str | None:
+    """The warning for a validation split without one of the classes, where no threshold (Youden) and no
+    meaningful validation loss for the positive rate can be chosen; None when both classes are there."""
+    absent = [name for name, n in class_counts(val.labels).items() if n == 0]
+    if not absent:
+        return None
+    return (f"the validation split has no {' and no '.join(absent)} image: no threshold can be chosen on "
+            "validation (the run keeps 0.5)")
 
 
 def _leakage(report: DataReport, used: tuple[Split, Split, Split], by_hash: dict[str, list[str]],

@@ -65,6 +65,9 @@ def list_folder(root: Path) -> tuple[dict[str, Split], list[str]]:
             n_images = 0
             for p in sorted(cls_dir.rglob("*")):
                 if not p.is_file():
+                    odd = _not_a_file(p)
+                    if odd:
+                        stray.append(f"{p} ({odd})")
                     continue
                 rel = p.relative_to(cls_dir).parts
                 hidden = any(part.startswith(".") or part.lower() in _JUNK_DIRS for part in rel)
@@ -89,6 +92,15 @@ def list_folder(root: Path) -> tuple[dict[str, Split], list[str]]:
                             "the Kaggle layout is ROOT/{train,val,test}/{NORMAL,PNEUMONIA}; train and test are "
                             f"required, val is optional (see {DATA_README})")
     return found, stray
+
+
+def _not_a_file(p: Path) -> str | None:
+    """Why an entry that is not a regular file is skipped (None for a plain sub-folder, whose images count)."""
+    if p.is_symlink() and not p.exists():
+        return "a broken or looping symbolic link"
+    if p.is_dir():
+        return "a folder named like an image" if p.suffix.lower() in IMAGE_EXTENSIONS else None
+    return "not a regular file"
 
 
 def folder_source(cfg: RunConfig) -> tuple[dict[str, Split], str, list[str]]:

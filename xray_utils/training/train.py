@@ -142,6 +142,9 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
             splits = data.load_splits(cfg)
         say(f"data: {splits.source}")
         say("split sizes: " + ", ".join(describe_split(s) for s in splits))
+        val_warning = data.check.validation_lacks(splits.val)  # recorded in metrics.json too
+        if val_warning:
+            say(f"warning: {val_warning}")
 
         # model
         model = make_model(cfg, compute)
@@ -203,7 +206,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
                 train_images_per_s=len(splits.train) * len(epochs_s)
                 / max(sum(epochs_s) + stage.feature_seconds, 1e-9), features_reused=stage.features_reused,
                 params_total=total, params_trainable=trainable, world_size=ctx.world_size, sync_bn=sync_bn,
-                device=str(compute.device), torch=torch.__version__,
+                device=str(compute.device), torch=torch.__version__, validation_warning=val_warning,
                 timings={"setup_s": setup_s, "feature_extraction_s": stage.feature_seconds, "epochs_s": epochs_s,
                          "evaluation_s": time.perf_counter() - t_eval, "total_s": time.perf_counter() - t_start})
             atomic.write_json(rd.metrics, metrics)
