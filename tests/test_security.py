@@ -238,3 +238,22 @@ def test_report_out_that_cannot_be_written_stops_before_any_work(tmp_path):
         check_report_folder(tmp_path / "file" / "reports")
     check_report_folder(tmp_path / "new")  # a new folder becomes a report folder
     assert atomic.read_manifest(tmp_path / "new")["kind"] == "report"
+
+
+def test_evaluate_rewrites_an_unreadable_metrics_json_with_a_warning(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", *TINY_FLAGS, "--out", str(run)]) == 0
+    (run / "metrics.json").write_text("{ damaged")
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match="could not be read"):
+        assert cli.main(["evaluate", str(run)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert "test" in json.loads((run / "metrics.json").read_text())
+
+
+def test_a_data_dir_that_is_a_file_is_named_as_such(tmp_path, capsys):
+    (tmp_path / "x.npz").write_bytes(b"PK")
+    assert cli.main(["train", *TINY_FLAGS[:TINY_FLAGS.index("--extra-config")], "--dataset", "folder",
+                     "--data-dir", str(tmp_path / "x.npz"), "--out", str(tmp_path / "run")]) != 0
+    err = capsys.readouterr().err
+    assert "is a file" in err and "--dataset pneumoniamnist" in err and "Kaggle" not in err

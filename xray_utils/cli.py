@@ -11,6 +11,7 @@ import os
 import shlex
 import sys
 import threading
+import warnings
 
 from . import __version__, settings
 from .config import (
@@ -417,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except XrayError as e:
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning on the command line is one line, "warning: ...", not the source line that raised it."""
+    return f"warning: {message}\n"
+
+
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (errors.Terminated)
@@ -426,3 +432,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+    warnings.formatwarning = _one_line_warning

@@ -32,6 +32,10 @@ def folder_root(cfg: RunConfig) -> Path:
     """The folder holding train/ and test/. Accepts the folder above it too (kagglehub's download
     folder, or an unzip that adds a level such as chest_xray/)."""
     root = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_project_dir() / "data" / "chest_xray"
+    if root.exists() and not root.is_dir():
+        raise DataError(f"--data-dir {root} is a file; the folder dataset needs a folder",
+                        "pass --dataset pneumoniamnist for an .npz file" if root.suffix.lower() == ".npz" else
+                        "pass --data-dir ROOT, the folder holding train/ and test/ (each with NORMAL/ and PNEUMONIA/)")
     if not root.is_dir():
         raise DataError(f"data folder not found: {root}",
                         f"download the Kaggle chest X-ray data as {DATA_README} explains and pass --data-dir "

@@ -4,9 +4,11 @@ summary `xray train` prints, and `xray evaluate` (re-evaluating a finished run's
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .. import atomic, data, evaluate, metrics
 from ..compute import Compute
@@ -69,6 +71,26 @@ def summary_table(metrics: dict) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def _readable_metrics(rd: RunDir) -> dict:
+    """metrics.json's fields the evaluation does not recompute (timings, sizes); a damaged file (what
+    `xray predict` sends here to repair) is rewritten whole, with a warning, not a traceback."""
+    if not rd.metrics.exists():
+        return {}
+    try:
+        old = json.loads(rd.metrics.read_text(encoding="utf-8"))
+        if isinstance(old, dict):
+            return old
+    except (OSError, ValueError):
+        pass
+    warnings.warn(f"{rd.metrics} could not be read; it is written again from this evaluation, history.csv "
+                  "and best.pt (its timings are lost)", stacklevel=2)
+    history = pd.read_csv(rd.history)
+    best = history.loc[history["val_loss"].idxmin()] if history["val_loss"].notna().any() else history.iloc[-1]
+    return {"epochs_run": len(history), "best_epoch": int(best["epoch"]),
+            "selected_epoch": int(checkpoint.load(rd.best_checkpoint)["epoch"]),
+            "train_seconds": float(history["seconds"].sum())}
+
+
 def evaluate_saved(run_dir: str | Path) -> dict:
     """Re-evaluate a finished run's selected checkpoint (e.g. after changing the metrics code)."""
     rd = RunDir(run_dir)
@@ -79,7 +101,6 @@ def evaluate_saved(run_dir: str | Path) -> dict:
         splits = data.load_splits(cfg)
         model = compute.module(model)
         stage = build_stage(cfg, model, splits, compute, distributed.Context(), lambda _m: None)
-        old = json.loads(rd.metrics.read_text(encoding="utf-8")) if rd.metrics.exists() else {}
-        metrics = {**old, **evaluate_run(cfg, rd, stage, splits)}
+        metrics = {**_readable_metrics(rd), **evaluate_run(cfg, rd, stage, splits)}
         atomic.write_json(rd.metrics, metrics)
     return metrics

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -121,7 +122,8 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
     cfg = checked(cfg)
     ctx = distributed.init(pick_device(cfg.device).type)
     cfg = cfg if cfg.world_size == ctx.world_size else cfg.replace(world_size=ctx.world_size)
-    caller = caller or ("notebook" if in_notebook() else "cli")
+    # a notebook that `xray report` executes answers its user, who typed flags, not parameters
+    caller = caller or ("notebook" if in_notebook() and not os.environ.get("XRAY_COMMAND") else "cli")
     rd = RunDir(run_dir)
     with ExitStack() as stack:
         stack.callback(distributed.shutdown, ctx)
