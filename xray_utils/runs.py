@@ -158,8 +158,6 @@ class RunDir:
                           f"{OTHER_FOLDER.get(caller, 'choose another folder')}: a new or empty folder, "
                           "or the folder of an earlier run")
 
-    def manifest_files(self) -> list[str]:
-        manifest = atomic.read_manifest(self.path)
     def adopt(self, files: list[str] = (), caller: str = "cli") -> None:
         """Make this folder a run folder before anything is written into it (the pipeline writes the
         executed notebook there before the notebook trains); a folder the tool did not write is refused."""
@@ -167,6 +165,8 @@ class RunDir:
         self._check_writable(caller)
         atomic.start_manifest(self.path, "run", [*self._legacy_files(), *files])
 
+    def manifest_files(self) -> list[str]:
+        manifest = atomic.read_manifest(self.path)
         return manifest["files"] if manifest is not None else self._legacy_files()
 
     def _legacy_files(self) -> list[str]:
@@ -198,7 +198,7 @@ class RunDir:
         atomic.write_json(self.path / atomic.MANIFEST, {"kind": "run", "files": left})
 
     # ---- one owner ---------------------------------------------------------------------------------
-    def acquire(self, caller: str = "cli") -> "RunLock":
+    def acquire(self, caller: str | None = None) -> "RunLock":
         """Take the folder for this process (``with rd.acquire(): ...``); a second process stops at once."""
         return RunLock(self, caller)
 
@@ -225,8 +225,6 @@ class RunDir:
         atomic.write_text(target, df.to_csv(index=False, float_format="%.10g"))
 
 
-class RunLock:
-    """An exclusive ``flock`` on ``RUN_DIR/.lock``, which holds the owner's pid, host and command.
 # what `xray report` writes at the top of its --out (the runs go under runs/, each a run folder)
 REPORT_FILES = ("report.html", "report.pdf", "report.json", "00_data_exploration.ipynb", "03_task_d_e_analysis.ipynb")
 PLACEHOLDERS = ("README.md", ".gitkeep")  # a checkout's reports/ holds its README: not the user's results
@@ -261,12 +259,16 @@ def check_report_folder(out: str | Path, caller: str = "cli") -> None:
     atomic.start_manifest(out, "report", earlier)
 
 
+class RunLock:
+    """An exclusive ``flock`` on ``RUN_DIR/.lock``, which holds the owner's pid, host and command.
 
     The kernel drops the lock when its process ends, however it ends (SIGKILL, power loss of a node), so
     the file left behind by a crash never blocks the next run: only a live owner does.
     """
 
-    def __init__(self, rd: RunDir, caller: str = "cli"):
+    def __init__(self, rd: RunDir, caller: str | None = None):
+        """``caller``: "cli" or "notebook" for training (a fix may name --out or run_dir); None for a
+        command that reads a run (xray evaluate), whose fixes name no training flag."""
         self.rd, self.fd = rd, None
         if fcntl is None:
             return
@@ -279,9 +281,9 @@ def check_report_folder(out: str | Path, caller: str = "cli") -> None:
         except OSError:
             holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
             os.close(fd)
+            other = f", or {OTHER_FOLDER[caller]} to train a separate run" if caller in OTHER_FOLDER else ""
             raise XrayError(f"{rd.path} is in use by another run: {_describe_holder(holder)}",
-                            f"wait for it to finish (or stop it), or {OTHER_FOLDER.get(caller, 'use another folder')} "
-                            "to train a separate run") from None
+                            f"wait for it to finish (or stop it){other}") from None
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "command": " ".join(sys.argv)[:300]}
