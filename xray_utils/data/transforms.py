@@ -5,6 +5,11 @@ full-size X-rays, so its uint8 output is what the decode cache stores. The per-e
 ColorJitter on train, float, ImageNet Normalize) runs on those pixels every epoch. The uncached path runs
 the very same two steps, so both give equal tensors.
 
+Evaluation preprocessing equals the homework's torchvision/PIL pipeline exactly. Training's ColorJitter does
+not: it runs torchvision's tensor kernels on uint8 pixels where the homework ran the PIL ones; the random
+factors are drawn the same way, and with the same factors the pixels differ by at most 3 gray levels
+(tests/test_transforms.py).
+
 Every step is a class, not a lambda, so datasets pickle into DataLoader workers under the spawn start
 method (macOS, Windows).
 """
