@@ -403,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning on the command line is one line, "warning: ...", not the source line that raised it."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (see EPILOG). argparse exits 2 itself on a usage error."""
     args = build_parser().parse_args(argv)
@@ -412,17 +417,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if threading.current_thread() is threading.main_thread():
         raise_on_sigterm()  # stops like Ctrl-C: one line, the lock released, exit 143
+    warnings.formatwarning = _one_line_warning
     try:
         return int(args.func(args) or EXIT_OK)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except XrayError as e:
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    """A warning on the command line is one line, "warning: ...", not the source line that raised it."""
-    return f"warning: {message}\n"
-
-
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (errors.Terminated)
@@ -432,4 +433,3 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
-    warnings.formatwarning = _one_line_warning

@@ -18,12 +18,12 @@ from typing import Any
 
 from .errors import ConfigError
 
-BACKBONES = (
 # the largest crop and resize accepted: a bigger one would only run out of memory (ResNet18 at 1024 px and
 # batch 32 needs ~40 GB of activations); the homework crops 224 px from 256
 MAX_IMG_SIZE = 1024
 MAX_RESIZE = 2048
 
+BACKBONES = (
     "resnet18",
     "squeezenet1_1",
     "squeezenet1_0",
@@ -197,19 +197,19 @@ class RunConfig:
 
 def _validate(cfg: RunConfig) -> None:
     """RunConfig.validate's checks (kept out of the class, which is mostly its fields and their comments)."""
-    def choice(name: str, allowed: tuple) -> None:
-        value = getattr(cfg, name)
-        if value not in allowed:
-            raise ConfigError(
-                f"unknown {name} {value!r}", f"use one of: {', '.join(map(str, allowed))}"
-            )
-
     for f in dataclasses.fields(cfg):  # NaN and infinity pass every comparison below: refuse them first
         values = getattr(cfg, f.name)
         for v in values if isinstance(values, (tuple, list)) else (values,):
             if isinstance(v, float) and not math.isfinite(v):
                 raise ConfigError(f"invalid {f.name} {v!r}: must be a finite number",
                                   f"use a finite number (the default is {f.default!r})")
+
+    def choice(name: str, allowed: tuple) -> None:
+        value = getattr(cfg, name)
+        if value not in allowed:
+            raise ConfigError(
+                f"unknown {name} {value!r}", f"use one of: {', '.join(map(str, allowed))}"
+            )
 
     choice("backbone", BACKBONES)
     choice("mode", MODES)
@@ -249,6 +249,11 @@ def _validate(cfg: RunConfig) -> None:
     positive("world_size", True, 1, inclusive=True)
     if cfg.resize is not None:
         positive("resize", True, cfg.img_size, inclusive=True)
+    if cfg.img_size > MAX_IMG_SIZE or (cfg.resize or 0) > MAX_RESIZE:
+        name, value, bound = ("img_size", cfg.img_size, MAX_IMG_SIZE) if cfg.img_size > MAX_IMG_SIZE \
+            else ("resize", cfg.resize, MAX_RESIZE)
+        raise ConfigError(f"invalid {name} {value}: must be <= {bound} (the Kaggle X-rays are about 1000-2000 px; "
+                          "the homework crops 224)", f"use {name} <= {bound} (the homework crops 224)")
     if not 0 <= cfg.dropout < 1:
         raise ConfigError(f"invalid dropout {cfg.dropout!r}: must be in [0, 1)")
     if not (isinstance(cfg.train_fraction, (int, float)) and not isinstance(cfg.train_fraction, bool)
@@ -256,11 +261,6 @@ def _validate(cfg: RunConfig) -> None:
         raise ConfigError(f"invalid train_fraction {cfg.train_fraction!r}: must be in (0, 1]")
     if not 0 < cfg.val_fraction < 0.5:
         raise ConfigError(f"invalid val_fraction {cfg.val_fraction!r}: must be in (0, 0.5)")
-    if cfg.img_size > MAX_IMG_SIZE or (cfg.resize or 0) > MAX_RESIZE:
-        name, value, bound = ("img_size", cfg.img_size, MAX_IMG_SIZE) if cfg.img_size > MAX_IMG_SIZE \
-            else ("resize", cfg.resize, MAX_RESIZE)
-        raise ConfigError(f"invalid {name} {value}: must be <= {bound} (the Kaggle X-rays are about 1000-2000 px; "
-                          "the homework crops 224)", f"pass --{name.replace('_', '-')} {min(224, bound)} (or up to {bound})")
     if cfg.num_workers is not None and (not isinstance(cfg.num_workers, int) or cfg.num_workers < 0):
         raise ConfigError(f"invalid num_workers {cfg.num_workers!r}: must be an integer >= 0")
     if len(tuple(cfg.jitter)) != 4 or any(j < 0 for j in cfg.jitter):
