@@ -61,8 +61,8 @@ def test_train_defaults_to_the_auto_dataset_and_takes_a_preset(fit_calls, monkey
     assert cli.main(["train", "--preset", "quick"]) == 0
     cfg, out, _, _ = fit_calls[0]
     assert (cfg.dataset, cfg.data_dir) == ("folder", str(tmp_path / "data" / "chest_xray"))
-    assert (cfg.img_size, cfg.epochs) == (64, 3)
-    assert out == tmp_path / "reports" / "runs" / "resnet18-finetune"
+    assert (cfg.img_size, cfg.epochs, cfg.train_fraction) == (64, 2, 0.25)
+    assert out == tmp_path / "reports" / "runs" / "resnet18-finetune-frac0.25"
 
 
 def test_config_file_under_flags(fit_calls, tmp_path):
@@ -147,7 +147,7 @@ def test_help_documents_the_exit_codes(capsys):
     with pytest.raises(SystemExit):
         cli.main(["report", "--help"])
     out = " ".join(capsys.readouterr().out.split())  # as one line, whatever the terminal's width
-    assert "130 interrupted" in out and "--preset" in out and "quick (img_size 64, epochs 3)" in out
+    assert "130 interrupted" in out and "--preset" in out and "quick (img_size 64, epochs 2, train_fraction 0.25)" in out
 
 
 def test_every_runconfig_flag_reaches_the_config(fit_calls):

@@ -61,7 +61,7 @@ def test_layers_override_in_order_defaults_preset_file_params_extra(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"epochs": 7, "lr": 0.01, "img_size": 48}))
     cfg = settings.build_config(preset="quick", config_file=tmp_path / "c.json", extra='{"lr": 0.5}',
                                 dataset="synthetic", img_size=40, batch_size=None)
-    assert cfg.epochs == 7  # the file beats the preset (quick: 3)
+    assert cfg.epochs == 7  # the file beats the preset (quick: 2)
     assert cfg.img_size == 40  # a parameter beats the file
     assert cfg.lr == 0.5  # extra JSON beats everything
     assert cfg.batch_size == RunConfig().batch_size  # None keeps the lower layers' value
@@ -72,7 +72,7 @@ def test_presets_homework_is_the_defaults_and_quick_is_small():
     home = settings.build_config(preset="homework", dataset="synthetic")
     assert home.identity() == RunConfig(dataset="synthetic").identity()
     quick = settings.build_config(preset="quick", dataset="synthetic")
-    assert (quick.img_size, quick.epochs) == (64, 3)
+    assert (quick.img_size, quick.epochs, quick.train_fraction) == (64, 2, 0.25)
     with pytest.raises(ConfigError, match="unknown preset 'fast'") as e:
         settings.build_config(preset="fast")
     assert "quick" in e.value.hint
