@@ -96,8 +96,9 @@ def check_kernel(kernel: str) -> None:
         raise XrayError(f"Jupyter kernel {kernel!r} runs {spec.language}, not Python",
                         "leave out --kernel to run this checkout's own environment")
     here = Path(__file__).resolve().parents[1]  # this checkout's xray_utils/
+    where = here.parent / "notebooks"  # where the kernel will start (absent when installed without a checkout)
     probe = subprocess.run([python, "-c", "import xray_utils; print(xray_utils.__file__)"], capture_output=True,
-                           text=True, cwd=here.parent / "notebooks")
+                           text=True, cwd=where if where.is_dir() else None)
     if probe.returncode != 0:
         raise XrayError(
             f"Jupyter kernel {kernel!r} runs {python}, which cannot import xray_utils",
