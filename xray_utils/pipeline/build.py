@@ -107,10 +107,10 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     stream = log if stream is None else stream
     if lang not in LANGS:
         raise ConfigError(f"unknown report language {lang!r}", f"use one of: {', '.join(LANGS)}")
-    check_report_folder(out)  # before any work: a folder of the user's files, or one that cannot be written
     if not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"invalid --jobs {jobs!r}: must be an integer >= 1")
     out = Path(out).expanduser().resolve() if out else settings.default_reports_dir()
+    check_report_folder(out)  # before any work: a folder of the user's files, or one that cannot be written
     plans = grid.plan_grid(runs_root=out / "runs", backbones=backbones, modes=modes, with_scratch=with_scratch,
                            seeds=seeds, fractions=fractions, preset=preset, config_file=config_file, extra=extra,
                            base=base, force=force, lang=lang, **params)
