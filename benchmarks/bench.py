@@ -9,8 +9,11 @@ Measurements (benchmarks/README.md explains each):
                          also at exact equivalence (feature_views = epochs)
   decode_cache_speedup   training DataLoader images/s over full-size JPEGs, with vs without the decode cache
   loop_efficiency        train.train_one_epoch images/s / the bare forward+backward+step on in-memory tensors, both
-                         in the precision fit() uses (bf16 autocast + channels_last on a CPU with native bf16)
+                         in the compute fit() uses (compute.Compute: bf16 autocast + channels_last on a CPU with
+                         native bf16; fp32, channels_last where oneDNN runs on AVX2 or wider)
   amp_parity             fp32 vs the default precision on the real Kaggle images: speed, test accuracy and ROC-AUC
+  channels_last_fp32     fp32 train steps NCHW vs NHWC (ResNet18, SqueezeNet): whether compute.py's fp32
+                         channels_last decision (asked of torch: oneDNN on AVX2 or wider) holds on this CPU
   demo_wall_s            wall time of `xray demo` (what `make demo` runs)
 
 Both sides of a comparison run in this one process, with the same torch threads, on the same data, with
@@ -39,7 +42,7 @@ import torchvision
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the measurement modules beside this file
 from common import BENCH_DIR, PROJECT, TARGETS, entry, r3, say  # noqa: E402
 from parity import bench_amp  # noqa: E402
-from speed import bench_decode, bench_frozen, bench_loop  # noqa: E402
+from speed import bench_channels_last, bench_decode, bench_frozen, bench_loop  # noqa: E402
 
 from xray_utils import atomic, data  # noqa: E402
 
@@ -55,6 +58,7 @@ FULL = {
                             diagnostic_repeats=2),
     # the suggestion: ResNet18 from scratch at 128 px for 3 epochs on the Kaggle images
     "amp_parity": dict(backbone="resnet18", img_size=128, epochs=3, batch_size=32, train_fraction=1.0),
+    "channels_last_fp32": dict(backbones=["squeezenet1_1", "resnet18"], img_size=224, batch_size=16, repeats=4),
     "demo_wall_s": dict(timeout_s=1200),
 }
 QUICK = {
@@ -63,6 +67,7 @@ QUICK = {
                                  epochs=1),
     "loop_efficiency": dict(FULL["loop_efficiency"], img_size=64, images=32, repeats=1, diagnostic_repeats=1),
     "amp_parity": dict(FULL["amp_parity"], img_size=64, epochs=1, train_fraction=0.05),
+    "channels_last_fp32": dict(FULL["channels_last_fp32"], img_size=64, batch_size=8, repeats=2),
     "demo_wall_s": None,  # minutes whatever the sizes: run it alone with --only demo_wall_s
 }
 
@@ -174,6 +179,7 @@ BENCHES = {
     "decode_cache_speedup": bench_decode,
     "loop_efficiency": bench_loop,
     "amp_parity": bench_amp,
+    "channels_last_fp32": bench_channels_last,
     "demo_wall_s": bench_demo,
 }
 

@@ -24,6 +24,7 @@ TARGETS = {  # name: (comparison, target, unit)
     "decode_cache_speedup": (">=", 5.0, "x"),
     "loop_efficiency": (">=", 0.85, "ratio"),
     "amp_parity": (">=", 1.5, "x"),
+    "channels_last_fp32": (">=", 1.0, "x"),
     "demo_wall_s": ("<=", 300.0, "s"),
 }
 

@@ -12,7 +12,8 @@ import fullsize_data
 import numpy as np
 from common import CPU, TARGETS, entry, fit_timings, r3, say, warm_up
 
-from xray_utils import data, evaluate, precision, runs
+from xray_utils import data, evaluate, runs
+from xray_utils.compute import Compute
 from xray_utils.config import RunConfig
 from xray_utils.training import train
 
@@ -64,7 +65,7 @@ def bench_amp(sz: dict, work: Path) -> dict:
              "(same seed, data, decode cache built before either); speed = fp32's training + validation seconds "
              "(sum of metrics.json timings.epochs_s) / the default's. Accuracy and ROC-AUC on the test set at "
              "the selected epoch, with the run's own bootstrap intervals")
-    default = precision.compute_dtype("auto", CPU)
+    default = Compute.decide(CPU, "auto").dtype
     if not fullsize_data.SAMPLE.is_dir():
         return entry("amp_parity", None, sz, 0, {}, timed, status="skipped",
                      reason=f"the real images are not there ({fullsize_data.SAMPLE}); parity is only "

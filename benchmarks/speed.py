@@ -3,6 +3,7 @@ loop against the bare compute step (benchmarks/README.md explains each)."""
 
 from __future__ import annotations
 
+import copy
 import gc
 import shutil
 import time
@@ -16,7 +17,8 @@ from common import BENCH_DIR, CPU, entry, interleaved, median, r3, say, timed_fi
 from torch import nn
 from torch.utils.data import DataLoader
 
-from xray_utils import atomic, data, models, precision
+from xray_utils import atomic, data, models
+from xray_utils.compute import Compute
 from xray_utils.config import RunConfig, default_cache_dir
 from xray_utils.training import distributed, environment, features, loaders, stage, train
 
@@ -41,7 +43,8 @@ def checkpoint_cost(backbone: str, work: Path) -> dict:
 
 def extraction_by_workers(cfg: RunConfig, splits: data.Splits) -> dict:
     """Seconds of features.extract_features per split with the default worker count and with none."""
-    model, _ = train.make_model(cfg, CPU)
+    compute = Compute.decide(CPU, cfg.amp)
+    model = train.make_model(cfg, compute)
     datasets = {"train": loaders.SeededAugmentation(data.make_dataset(splits.train, cfg, train=True), cfg.seed),
                 "val": data.make_dataset(splits.val, cfg, train=False),
                 "test": data.make_dataset(splits.test, cfg, train=False)}
@@ -49,7 +52,7 @@ def extraction_by_workers(cfg: RunConfig, splits: data.Splits) -> dict:
     for w in dict.fromkeys([data.default_num_workers(), 0]):
         for name, ds in datasets.items():
             t = time.perf_counter()
-            features.extract_features(model, ds, cfg, distributed.Context(), CPU, w)
+            features.extract_features(model, ds, cfg, distributed.Context(), compute, w)
             out[f"{name}_workers{w}"] = r3(time.perf_counter() - t)
         gc.collect()
     return out
@@ -87,8 +90,7 @@ def bench_frozen(sz: dict, work: Path) -> dict:
     return entry(
         "frozen_cache_speedup", homework / med["feature_cache"],
         sizes={**sz, "images": n, "num_workers": data.default_num_workers(), "decode_cache": True,
-               "feature_views": cached.feature_views, "compute_dtype": precision.name(
-                   precision.compute_dtype(cached.amp, CPU))},
+               "feature_views": cached.feature_views, "compute_dtype": Compute.decide(CPU, cached.amp).name},
         repeats=sz["repeats"],
         timed="train.fit's own timings (metrics.json 'timings'): total_s - evaluation_s, i.e. data loading from a "
               "warm decode cache, model build, feature extraction on the cached sides, and every epoch's training "
@@ -198,12 +200,12 @@ def bench_decode(sz: dict, work: Path) -> dict:
 # loop_efficiency
 
 
-def raw_epoch(model: nn.Module, batches: list, criterion, optimizer, dtype: torch.dtype | None) -> None:
+def raw_epoch(model: nn.Module, batches: list, criterion, optimizer, compute: Compute) -> None:
     """The compute limit: forward, loss, backward, optimiser step on batches already in memory (already in
     the memory format the loop uses), in the precision the loop runs in."""
     model.train()
     for x, y in batches:
-        with precision.autocast(CPU, dtype):
+        with compute.autocast():
             loss = criterion(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -251,16 +253,18 @@ def bench_loop(sz: dict, work: Path) -> dict:
         raise RuntimeError(f"loop_efficiency: {len(splits.train)} train images, {n} needed")
     splits = data.Splits(splits.train.subset(np.arange(n)), splits.val, splits.test, splits.source)
     ctx = distributed.Context()
-    # the model as fit() makes it, in fit()'s precision (bf16 + channels_last on a CPU with native bf16):
+    # the model as fit() makes it, in fit()'s compute (compute.Compute: bf16 + channels_last on a CPU with
+    # native bf16, fp32 + channels_last where oneDNN runs on AVX2 or wider):
     # both sides compute in it, so the bare step is the compute limit of the very same work
-    model, dtype = train.make_model(cfg, CPU)
-    nhwc = precision.channels_last(CPU, dtype)
+    compute = Compute.decide(CPU, cfg.amp)
+    model = train.make_model(cfg, compute)
+    nhwc = compute.channels_last
     criterion = nn.CrossEntropyLoss()
     optimizer = train.make_optimizer(cfg, model.parameters())
-    scaler = torch.amp.GradScaler("cpu", enabled=precision.needs_grad_scaler(dtype))  # what fit() makes
+    scaler = torch.amp.GradScaler("cpu", enabled=compute.needs_grad_scaler)  # what fit() makes
 
     default_w = data.default_num_workers()
-    stages = {w: stage.build_stage(cfg.replace(num_workers=w), model, splits, CPU, ctx, lambda _m: None)
+    stages = {w: stage.build_stage(cfg.replace(num_workers=w), model, splits, compute, ctx, lambda _m: None)
               for w in dict.fromkeys([default_w, 0])}
     # the same pixels, collated once and kept in memory, in the loop's memory format
     batches = [(x.contiguous(memory_format=torch.channels_last) if nhwc else x, y)
@@ -269,13 +273,13 @@ def bench_loop(sz: dict, work: Path) -> dict:
 
     def ours(w: int) -> float:
         t = time.perf_counter()
-        train.train_one_epoch(stages[w], model, criterion, optimizer, scaler, CPU, dtype, epoch[0], ctx)
+        train.train_one_epoch(stages[w], model, criterion, optimizer, scaler, epoch[0], ctx)
         epoch[0] += 1
         return time.perf_counter() - t
 
     def bare() -> float:
         t = time.perf_counter()
-        raw_epoch(model, batches, criterion, optimizer, dtype)
+        raw_epoch(model, batches, criterion, optimizer, compute)
         return time.perf_counter() - t
 
     runners: dict[str, Callable[[], float]] = {f"train_one_epoch_workers{default_w}": lambda: ours(default_w),
@@ -294,16 +298,69 @@ def bench_loop(sz: dict, work: Path) -> dict:
     return entry(
         "loop_efficiency", value,
         sizes={**sz, "num_workers_default": default_w, "decode_cache": True, "threads": torch.get_num_threads(),
-               "compute_dtype": precision.name(dtype), "channels_last": nhwc},
+               "compute_dtype": compute.name, "channels_last": nhwc},
         repeats=sz["repeats"],
         timed="one epoch of train.train_one_epoch (the Stage stage.build_stage makes for finetune mode over the "
               "decode-cached split, default worker count, ColorJitter on) vs one pass of forward + loss + backward + "
               "AdamW step over the same images already collated in memory; same model, batch, threads, "
               "deterministic settings and precision (compute_dtype and channels_last as fit() chooses them with "
-              "amp=auto: bf16 autocast + channels_last on a CPU with native bf16, the compute limit there); "
+              "amp=auto: bf16 + channels_last on a CPU with native bf16, fp32 + channels_last on AVX2/AVX512); "
               "images/s = images / median epoch seconds. A first, untimed epoch of each (worker start-up, "
               "allocator warm-up) is listed in first_epoch_s.",
         images_per_s=rates, first_epoch_s=first,
         diagnostics=loop_diagnostics(stages, cfg, n, default_w, rates["bare_step_in_memory"]),
         raw={"epoch_seconds": times, "images_per_epoch": n},
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# channels_last_fp32
+
+
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Seconds of one forward + cross-entropy + backward + optimiser step."""
+    t = time.perf_counter()
+    loss = nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return time.perf_counter() - t
+
+
+def bench_channels_last(sz: dict, work: Path) -> dict:
+    """fp32 train steps (forward, loss, backward, AdamW step) of each backbone in NCHW and in NHWC, the same
+    weights, batch and threads, interleaved pair by pair. The value is the smallest backbone's speed-up (NCHW
+    seconds / NHWC seconds, median over the pairs): compute.py's fp32 channels_last decision holds on this
+    CPU when it is >= 1 (no backbone slower in NHWC)."""
+    decided = Compute.decide(CPU, "off").channels_last
+    x = torch.randn(sz["batch_size"], 3, sz["img_size"], sz["img_size"], generator=torch.Generator().manual_seed(0))
+    y = torch.arange(sz["batch_size"]) % 2
+    speedups, seconds = {}, {}
+    for backbone in sz["backbones"]:
+        torch.manual_seed(0)
+        base = models.build_model(backbone, "finetune", None, 0.5)
+        sides = {}
+        for layout, fmt in (("nchw", torch.contiguous_format), ("nhwc", torch.channels_last)):
+            model = copy.deepcopy(base).to(memory_format=fmt).train()
+            sides[layout] = (model, torch.optim.AdamW(model.parameters(), 1e-4), x.contiguous(memory_format=fmt))
+
+        for layout in sides:  # oneDNN's first-call set-up, untimed
+            train_step(*sides[layout], y)
+        times: dict[str, list[float]] = {"nchw": [], "nhwc": []}
+        for _, layout in interleaved(sz["repeats"], ("nchw", "nhwc")):
+            times[layout].append(r3(train_step(*sides[layout], y)))
+        pairs = [a / b for a, b in zip(times["nchw"], times["nhwc"], strict=True)]
+        speedups[backbone] = r3(median(pairs))
+        seconds[backbone] = times
+        say(f"  {backbone:<16} NHWC {speedups[backbone]:.2f}x (pairs {', '.join(f'{p:.2f}' for p in pairs)})")
+    value = min(speedups.values())
+    return entry(
+        "channels_last_fp32", value, sizes={**sz, "threads": torch.get_num_threads()}, repeats=sz["repeats"],
+        timed="one fp32 train step (forward + cross-entropy + backward + AdamW step) on a batch in memory, NCHW vs "
+              "NHWC (model and batch), same weights and threads, interleaved A B, B A, ...; speed-up = median over "
+              "the pairs of NCHW seconds / NHWC seconds; value = the smallest over the backbones",
+        speedup_by_backbone=speedups, compute_decides_channels_last=decided,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        agrees=bool(decided == (value >= 1.0)),
+        raw={"step_seconds": seconds},
     )

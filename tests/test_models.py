@@ -10,6 +10,7 @@ from torch import nn
 from xray_utils import models
 from xray_utils.config import BACKBONES
 from xray_utils.errors import ConfigError, WeightsError
+from xray_utils.report import task_a
 
 SMALL = 32  # every backbone accepts 32 px (densenet121 needs >= 29); keeps densenet121 cheap on CPU
 
@@ -97,7 +98,7 @@ def test_head_applies_to_cached_features_exactly_as_in_forward(backbone):
     model = make(backbone, "frozen").eval()
     x = images()
     with torch.no_grad():
-        features = model.features(x)
+        features = model.backbone(x)
         assert features.shape[:2] == (2, models.SPECS[backbone].feature_dim)
         assert torch.equal(model(x), model.head(features))
         assert torch.equal(model.backbone(x), features)
@@ -126,7 +127,7 @@ def test_squeezenet_head_is_torchvisions_classifier_without_the_relu(backbone):
     reference.classifier[2] = nn.Identity()
     x = images(2, 224)
     with torch.no_grad():
-        maps = model.features(x)
+        maps = model.backbone(x)
         assert maps.shape == (2, 512, 13, 13)  # what frozen mode caches per image (see _split_squeezenet)
         torch.testing.assert_close(model(x), reference.eval()(x))
 
@@ -172,7 +173,7 @@ def test_loads_a_torchvision_state_dict_into_the_backbone():
         # the backbone computes exactly torchvision's penultimate features
         expected = torch.flatten(reference.avgpool(
             nn.Sequential(*list(reference.children())[:-2])(x)), 1)
-        torch.testing.assert_close(model.features(x), expected)
+        torch.testing.assert_close(model.backbone(x), expected)
 
 
 def test_mismatched_state_dict_is_a_weights_error_naming_backbone_and_keys():
@@ -214,15 +215,15 @@ def test_resnet18_parameter_count_matches_torchvision():
 
 def test_flops_are_multiply_adds_as_in_the_papers():
     # ResNet-18 at 224 px: 1.8 G multiply-adds (He et al.; torchvision's table says 1.814).
-    macs = models.flops_per_image(make("resnet18"), 224)
+    macs = task_a.flops_per_image(make("resnet18"), 224)
     assert 1.75e9 < macs < 1.85e9
-    small = models.flops_per_image(make("mobilenet_v3_small"), 64)
+    small = task_a.flops_per_image(make("mobilenet_v3_small"), 64)
     assert 0 < small < macs / 100
 
 
 def test_flop_count_leaves_training_mode_alone():
     model = make("squeezenet1_1").train()
-    models.flops_per_image(model, SMALL)
+    task_a.flops_per_image(model, SMALL)
     assert model.training
 
 
@@ -230,23 +231,23 @@ def test_weights_size_matches_a_saved_state_dict():
     model = make("squeezenet1_1")
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
-    assert models.weights_size_mb(model) == pytest.approx(buffer.tell() / 2**20, rel=0.02)
+    assert task_a.weights_size_mb(model) == pytest.approx(buffer.tell() / 2**20, rel=0.02)
 
 
 def test_latency_is_positive_and_keeps_the_model_in_place():
     model = make("squeezenet1_1").train()
-    seconds = models.measure_latency(model, SMALL, "cpu", batch=2, repeats=2, warmup=1)
+    seconds = task_a.measure_latency(model, SMALL, "cpu", batch=2, repeats=2, warmup=1)
     assert 0 < seconds < 5
     assert model.training
 
 
 def test_describe_gives_a_task_a_row_for_every_backbone():
     for backbone in BACKBONES:
-        assert len(models.DESCRIPTIONS[backbone].split(". ")) >= 2
-    row = models.describe("squeezenet1_1")
+        assert len(models.SPECS[backbone].description.split(". ")) >= 2
+    row = task_a.describe("squeezenet1_1")
     assert row["backbone"] == "squeezenet1_1" and row["year"] == 2016 and "Iandola" in row["paper"]
     assert row["params"] == models.count_parameters(make("squeezenet1_1"))[0]
     assert row["head_params"] == 512 * 2 + 2
     assert "feature map" in row["head_layout"] and "without its ReLU" in row["head_layout"]
-    assert models.describe("resnet18")["head_layout"] == "Dropout on the pooled 512-number vector, Linear(512, 2)"
+    assert task_a.describe("resnet18")["head_layout"] == "Dropout on the pooled 512-number vector, Linear(512, 2)"
     assert row["min_img_size"] == models.min_img_size("squeezenet1_1") == 17

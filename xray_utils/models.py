@@ -17,16 +17,13 @@ Modes: "finetune" trains everything from ImageNet weights, "frozen" trains only 
 is a fixed feature extractor: ``requires_grad=False`` and always in eval mode, so BatchNorm running
 statistics never move), "scratch" trains everything from random weights.
 
-FLOPs here are multiply-accumulates (MACs), the convention of torchvision's model table and of the
-papers (ResNet-18: "1.8 GFLOPs"); ``torch.utils.flop_counter`` counts 2 per MAC and is halved.
+Task A's measurements (MACs, latency, size, the architecture facts) are the report's: ``report/task_a.py``.
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
 import math
-import statistics
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
@@ -35,7 +32,6 @@ import torch
 import torchvision
 from torch import nn
 
-from .compute import Compute
 from .config import BACKBONES, MODES
 from .errors import ConfigError, WeightsError
 
@@ -69,9 +65,6 @@ class XrayNet(nn.Module):
             # dropout / stochastic depth inside the backbone would make the features random.
             self.backbone.eval()
         return self
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))
@@ -219,10 +212,14 @@ SPECS: dict[str, BackboneSpec] = {
 }
 assert set(SPECS) == set(BACKBONES), "every backbone in config.BACKBONES needs a spec"
 
-DESCRIPTIONS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
-
 
 # ----------------------------------------------------------------------------------------------------
+
+
+def spec(backbone: str) -> BackboneSpec:
+    if backbone not in SPECS:
+        raise ConfigError(f"unknown backbone {backbone!r}", f"use one of: {', '.join(BACKBONES)}")
+    return SPECS[backbone]
 
 
 def build_model(backbone: str, mode: str, state_dict: dict[str, torch.Tensor] | None = None,
@@ -232,14 +229,13 @@ def build_model(backbone: str, mode: str, state_dict: dict[str, torch.Tensor] | 
     Never downloads anything: weights come from ``weights.resolve_state_dict``. The new head's init is
     the one torchvision gives that layer, drawn from torch's global RNG (seed it for reproducibility).
     """
-    if backbone not in SPECS:
-        raise ConfigError(f"unknown backbone {backbone!r}", f"use one of: {', '.join(BACKBONES)}")
+    split = spec(backbone).split
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}", f"use one of: {', '.join(MODES)}")
     net = torchvision.models.get_model(backbone, weights=None, num_classes=1000)
     if state_dict is not None:
         _load_strict(net, backbone, state_dict)
-    body, head = SPECS[backbone].split(net, dropout)
+    body, head = split(net, dropout)
     return XrayNet(body, head, frozen=(mode == "frozen"), arch=backbone)
 
 
@@ -283,7 +279,7 @@ def min_img_size(backbone: str) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------
-# size and cost, for the Task A table
+# parameters and weights
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -292,98 +288,11 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
 
 
-def weights_size_mb(model: nn.Module) -> float:
-    """Size of the parameters and buffers stored in fp32, in MB of 2**20 bytes (torchvision's unit)."""
-    tensors = list(model.parameters()) + list(model.buffers())
-    n_bytes = sum(t.numel() * (4 if t.is_floating_point() else t.element_size()) for t in tensors)
-    return n_bytes / 2**20
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def flops_per_image(model: nn.Module, img_size: int) -> int:
-    """Multiply-accumulates (MACs) for one img_size x img_size image: convolutions and matmuls only.
-
-    This is the "FLOPs" of the papers and of torchvision's table (ResNet-18 at 224 px: 1.8 G). Real
-    floating-point operations are twice as many (``FlopCounterMode`` reports those; we halve them).
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = model.training
-    model.eval()
-    x = torch.zeros(1, 3, img_size, img_size, device=_device_of(model))
-    counter = FlopCounterMode(display=False)
-    try:
-        with torch.no_grad(), counter:
-            model(x)
-    finally:
-        model.train(was_training)
-    return int(counter.get_total_flops()) // 2
-
-
-def measure_latency(model: nn.Module, img_size: int, device: str | torch.device = "cpu", batch: int = 1,
-                    repeats: int = 20, warmup: int = 3, amp: str = "auto") -> float:
-    """Median seconds per image of inference (eval mode, ``torch.inference_mode``) on ``device``, in the
-    precision training uses there (``precision.compute_dtype(amp, device)``; ``amp="off"``: fp32).
-
-    The model is copied when it lives on another device or memory format, so the caller's model is never
-    changed.
-    """
-    compute = Compute.decide(device, amp)
-    device, nhwc = compute.device, compute.channels_last
-    net = model if _device_of(model) == device and not nhwc else copy.deepcopy(model).to(device)
-    if nhwc:
-        net = net.to(memory_format=torch.channels_last)
-    was_training = net.training
-    net.eval()
-    x = torch.randn(batch, 3, img_size, img_size, device=device)
-    if nhwc:
-        x = x.contiguous(memory_format=torch.channels_last)
-
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    times = []
-    try:
-        with torch.inference_mode():
-            for i in range(warmup + repeats):
-                sync()
-                t0 = time.perf_counter()
-                with compute.autocast():
-                    net(x)
-                sync()
-                if i >= warmup:
-                    times.append(time.perf_counter() - t0)
-    finally:
-        net.train(was_training)
-    return statistics.median(times) / batch
-
-
-def describe(backbone: str) -> dict:
-    """One Task A table row: architecture facts, where the new head sits, parameter counts of the 2-class
-    model, ImageNet numbers."""
-    if backbone not in SPECS:
-        raise ConfigError(f"unknown backbone {backbone!r}", f"use one of: {', '.join(BACKBONES)}")
-    spec = SPECS[backbone]
-    dim = spec.feature_dim
-    model = build_model(backbone, "finetune")
-    total, _ = count_parameters(model)
-    head = sum(p.numel() for p in model.head.parameters())
-    meta = torchvision.models.get_model_weights(backbone).DEFAULT.meta
-    return {
-        "backbone": backbone,
-        "year": spec.year,
-        "paper": spec.paper,
-        "description": spec.description,
-        "feature_dim": spec.feature_dim,
-        "head_layout": spec.head or f"Dropout on the pooled {dim}-number vector, Linear({dim}, 2)",
-        "params": total,
-        "head_params": head,  # what "frozen" trains
-        "size_mb": weights_size_mb(model),
-        "imagenet_top1": meta["_metrics"]["ImageNet-1K"]["acc@1"],
-        "imagenet_gmacs_224": meta["_ops"],  # torchvision's figure for the 1000-class model
-        "min_img_size": int(meta["min_size"][0]),
-    }
+def module_digest(module: nn.Module) -> str:
+    """SHA-1 of a module's state_dict (names and bytes): a resumed frozen run checks its backbone is the same,
+    and the feature store keys stored features by it."""
+    h = hashlib.sha1()
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

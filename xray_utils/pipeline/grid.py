@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import settings
 from ..config import BACKBONES, MODES, RunConfig, default_project_dir
-from ..errors import ConfigError
+from ..errors import NOTEBOOK_PARAMETERS, ConfigError
 
 NOTEBOOK_DATA = "00_data_exploration.ipynb"
 NOTEBOOK_FINETUNE = "01_task_b_finetune.ipynb"
@@ -24,9 +24,9 @@ NOTEBOOK_FOR_MODE = {"finetune": NOTEBOOK_FINETUNE, "scratch": NOTEBOOK_FINETUNE
 
 DEFAULT_BACKBONES = ("resnet18", "squeezenet1_1")
 DEFAULT_MODES = ("finetune", "frozen")
-# the settings 01/02 take as parameters of their own; every other setting travels in extra_config
-RUN_PARAMETERS = ("backbone", "mode", "dataset", "data_dir", "epochs", "img_size", "weights", "batch_size", "lr",
-                  "seed", "train_fraction")
+# the settings 01/02 take as parameters of their own (errors.NOTEBOOK_PARAMETERS, the one list of their
+# parameters cell); every other setting travels in extra_config
+RUN_PARAMETERS = tuple(name for name in RunConfig.__dataclass_fields__ if name in NOTEBOOK_PARAMETERS)
 DATA_PARAMETERS = ("dataset", "data_dir", "img_size", "seed")  # 00's
 # the further settings that change what 00 shows of the data (the training settings do not)
 DATA_SETTINGS = ("val_split", "val_fraction", "mnist_size", "synthetic_train", "synthetic_test", "resize",

@@ -1,4 +1,8 @@
-"""``Report``: notebook 03's finished runs, grouped for the report, and one ``show_*`` per section.
+"""``Report``, the report's model: notebook 03's finished runs, loaded, grouped and compared.
+
+It loads the runs, groups them (kinds, seeds, training fractions), computes what the sections show (the
+paired tests, the ``Comparison`` the findings quote, the Task E numbers) and imports no section: the
+sections read it (``sections.Report`` adds one ``show_*`` per section, what the notebook calls).
 
 Runs with ``train_fraction`` < 1 belong to the learning-curve section only; the others ("full-data runs")
 make Tasks B to E. Runs of one kind (``cfg.run_kind``) that differ only in the seed are repeats: the kind's
@@ -15,24 +19,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import data, settings
+from .. import data, evaluate, metrics, settings
 from ..config import CLASS_NAMES
 from ..errors import XrayError
 from ..report_text import check_lang, text
 from ..runs import Run, collect, load_run
-from . import (
-    calibration_view,
-    findings,
-    gradcam_view,
-    learning_view,
-    overfitting_view,
-    settings_view,
-    statistics_view,
-    task_a,
-    tasks_view,
-)
-from .findings import Comparison, Reference, RunResult
-from .html import banner, bullets, heading, show_html
+from . import banners, findings
+from .findings import Comparison, PairTest, Reference, RunResult
 
 
 def _as_reference(reference: Reference | dict | None) -> Reference | None:
@@ -92,10 +85,7 @@ class Report:
     @cached_property
     def kinds(self) -> dict[str, list[Run]]:
         """kind -> its full-data runs, lowest seed first (in the order the kinds first appear)."""
-        out: dict[str, list[Run]] = {}
-        for run in self.runs:
-            out.setdefault(run.config.run_kind, []).append(run)
-        return {kind: sorted(runs, key=lambda r: r.config.seed) for kind, runs in out.items()}
+        return findings.group_by_kind(self.runs, lambda r: r.config.run_kind, lambda r: r.config.seed)
 
     @property
     def main(self) -> list[Run]:
@@ -125,69 +115,64 @@ class Report:
         return findings.reference_mismatches(self.lang, [r.config.dataset for r in self.runs],
                                              [r.config.img_size for r in self.runs], self.test_counts)
 
-    # ---- numbers for the sentences ------------------------------------------------------------
+    # ---- numbers for the sections and the sentences ---------------------------------------------
+    def bootstrap_info(self) -> dict:
+        """metrics.json's ``bootstrap`` of the runs; runs written before it resampled images, 1000 times."""
+        info = self.runs[0].metrics.get("bootstrap")
+        if info:
+            return info
+        return {"unit": "image", "n_resamples": 1000, "n_units": int(self.runs[0].metrics["test"]["n"])}
+
+    def task_e(self, which: str = "test") -> dict[str, dict]:
+        """run name -> ``table_values(run, which)``: the Task E table's numbers, every run in order."""
+        return {run.name: table_values(run, which) for run in self.runs}
+
     @cached_property
     def _pairwise(self) -> pd.DataFrame:
-        return statistics_view.pairwise(self)
+        return evaluate.pairwise_comparisons({r.name: (r.y, r.p, 0.5) for r in self.main}, groups=self.patients)
 
     def pairwise(self) -> pd.DataFrame:
-        """One row per pair of the kinds' representative runs (``evaluate.pairwise_comparisons``)."""
+        """Every pair of the kinds' representative runs (lowest seed), patients resampled
+        (``evaluate.pairwise_comparisons``)."""
         return self._pairwise
 
     def comparison(self) -> Comparison:
         """Every number the findings may quote (``findings`` turns it into sentences)."""
+        random = {r.name for r in banners.random_weight_runs(self.runs)}
         runs = tuple(RunResult(name=r.name, kind=r.config.run_kind, backbone=r.config.backbone, mode=r.config.mode,
                                seed=r.config.seed, test=r.metrics["test"], ci=r.metrics["test"].get("ci", {}),
-                               youden_sensitivity=r.metrics.get("test_youden", {}).get("sensitivity"))
+                               youden_sensitivity=r.metrics.get("test_youden", {}).get("sensitivity"),
+                               random_weights=r.name in random)
                      for r in self.runs)
-        pairs = statistics_view.pair_tests(self.pairwise()) if len(self.main) > 1 else ()
+        pairs = pair_tests(self.pairwise()) if len(self.main) > 1 else ()
         reference = None if self.reference_mismatches() else self.reference
         return Comparison(self.lang, runs, pairs, reference)
 
     def findings(self) -> list[str]:
         return findings.findings(self.comparison())
 
-    # ---- the sections, in the report's order ----------------------------------------------------
-    def show_header(self) -> None:
-        settings_view.show_header(self)
 
-    def show_settings(self) -> None:
-        settings_view.show_settings(self)
+def pair_tests(df: pd.DataFrame) -> tuple[PairTest, ...]:
+    return tuple(PairTest(a=r.a, b=r.b, diff=float(r.diff), lo=float(r.diff_lo), hi=float(r.diff_hi),
+                          p_holm=float(r.p_holm)) for r in df.itertuples(index=False))
 
-    def show_task_a(self, device: str = "cpu") -> None:
-        task_a.show_task_a(self, device)
 
-    def show_task_bc(self) -> None:
-        tasks_view.show_task_bc(self)
+def table_values(run: Run, which: str = "test") -> dict:
+    """metrics.json's ``which`` ("test": threshold 0.5, "test_youden": the validation's Youden threshold) with
+    every metric of the Task E table (``metrics.table_metrics()``) and its interval.
 
-    def show_task_d(self) -> None:
-        tasks_view.show_task_d(self)
-
-    def show_task_e(self) -> None:
-        tasks_view.show_task_e(self)
-
-    def show_seeds(self) -> None:
-        tasks_view.show_seeds(self)
-
-    def show_overfitting(self) -> None:
-        overfitting_view.show_overfitting(self)
-
-    def show_learning_curves(self) -> None:
-        learning_view.show_learning_curves(self)
-
-    def show_statistics(self) -> None:
-        statistics_view.show_statistics(self)
-
-    def show_gradcam(self, per_kind: int = 2) -> None:
-        gradcam_view.show_gradcam(self, per_kind)
-
-    def show_errors(self, k: int = 6) -> None:
-        gradcam_view.show_errors(self, k)
-
-    def show_calibration(self, bins: int = 10) -> None:
-        calibration_view.show_calibration(self, bins)
-
-    def show_findings(self) -> None:
-        show_html(heading(self.t("h_findings"), 2, "findings")
-                  + (banner(self.t("synthetic_banner")) if self.is_synthetic() else "")
-                  + bullets(self.findings(), "xray-findings"))
+    A metric that metrics.json lacks (registered after the run was evaluated) is computed here from
+    predictions.csv by the registry's own formula and interval, on the run's bootstrap settings (its seed,
+    its number of resamples, patients as the unit), as evaluation would have stored it.
+    """
+    stored = run.metrics[which]
+    missing = [m.name for m in metrics.table_metrics() if m.name not in stored]
+    if not missing:
+        return stored
+    threshold = stored.get("threshold", 0.5 if which == "test" else run.metrics.get("threshold_youden", 0.5))
+    n_boot = (run.metrics.get("bootstrap") or {}).get("n_resamples", metrics.N_BOOT)
+    logits = getattr(run, "logits", None)
+    est = metrics.point(run.y, run.p, threshold, names=missing, logits=logits)
+    ci = metrics.intervals(run.y, run.p, threshold, run.patients, seed=run.config.seed, n_boot=n_boot,
+                           names=missing, logits=logits, estimates=est)
+    return {**stored, **{name: est[name] for name in missing}, "ci": {**stored.get("ci", {}), **ci}}

@@ -23,7 +23,7 @@ from .. import atomic, data, models
 from ..compute import Compute
 from ..config import RunConfig, default_cache_dir
 from ..progress import Progress
-from . import checkpoint, distributed
+from . import distributed
 from .loaders import Keyed, SeededAugmentation
 
 STORE_VERSION = 1
@@ -94,7 +94,7 @@ def _base_key(model: models.XrayNet, cfg: RunConfig, compute: Compute) -> dict:
     return {
         "version": STORE_VERSION, "backbone": cfg.backbone,
         "architecture": hashlib.sha1(repr(model.backbone).encode()).hexdigest(),
-        "weights": checkpoint.module_digest(model.backbone),
+        "weights": models.module_digest(model.backbone),
         "img_size": cfg.img_size, "resize": cfg.resize_size, "resize_mode": cfg.resize_mode,
         "decode_cache": cfg.decode_cache, "precision": compute.name,
         "channels_last": compute.channels_last, "device": compute.device.type,
