@@ -6,7 +6,6 @@ import torch
 from xray_utils import compute
 from xray_utils.compute import Compute
 
-
 PROBES = (compute.cpu_prefers_channels_last, compute.cpu_has_native_bf16)  # cached: asked once per process
 
 

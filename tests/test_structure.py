@@ -170,3 +170,23 @@ def test_the_one_list_of_the_training_notebooks_parameters_is_their_parameters_c
 
     assert NOTEBOOK_PARAMETERS | {"extra_config"} == _parameters_cell(name)
     assert set(RUN_PARAMETERS) == NOTEBOOK_PARAMETERS - {"preset", "run_dir", "force", "lang"}
+
+
+def test_the_cli_flags_defaults_are_runconfigs():
+    """A flag's help quotes RunConfig's default, never a copy that could drift (``--dataset``: the CLI's own
+    "auto" layer, settings.resolve_dataset, sits above RunConfig's)."""
+    import re
+
+    from xray_utils import cli
+    from xray_utils.config import RunConfig
+
+    quoted = {field: re.search(r"default ([^);,]+)", kw.get("help", ""))
+              for _, field, kw in cli.RUN_FLAGS + cli.CELL_FLAGS if field != "dataset"}
+    defaults = {f.name: f.default for f in RunConfig.__dataclass_fields__.values()}
+    checked = 0
+    for field, m in quoted.items():
+        if m and defaults[field] is not None:
+            value = defaults[field]
+            assert m.group(1) == (f"{value:g}" if isinstance(value, float) else str(value)), field
+            checked += 1
+    assert checked >= 15
