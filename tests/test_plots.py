@@ -44,13 +44,21 @@ def test_training_curves_has_loss_and_accuracy_panels(tmp_path):
     assert_saves(fig, tmp_path)
 
 
-def test_curves_overlay_draws_train_and_val_per_run_in_the_runs_colour(tmp_path):
-    fig = plots.curves_overlay({name: history(shift=0.05 * k) for k, name in enumerate(RUNS)})
+def test_curves_spread_draws_train_and_val_per_kind_in_the_kinds_colour(tmp_path):
+    fig = plots.curves_spread({name: [history(shift=0.05 * k)] for k, name in enumerate(RUNS)})
     assert len(fig.axes) == 2
     lines = fig.axes[0].get_lines()
     assert len(lines) == 2 * len(RUNS)
     assert lines[0].get_color() == lines[1].get_color() == plots.run_colour(RUNS[0])
     assert_saves(fig, tmp_path)
+
+
+def test_epoch_axes_have_whole_number_ticks_only():
+    for fig in (plots.training_curves(history(epochs=3)), plots.curves_spread({RUNS[0]: [history(epochs=3)]})):
+        fig.canvas.draw()
+        for ax in fig.axes:
+            ticks = ax.get_xticks()
+            assert len(ticks) and all(float(t).is_integer() for t in ticks), ticks
 
 
 def test_confusion_shows_counts_and_row_percentages(tmp_path):
@@ -63,13 +71,13 @@ def test_confusion_shows_counts_and_row_percentages(tmp_path):
         plots.confusion([[1, 2, 3]])
 
 
-def test_roc_pr_overlay_puts_aucs_in_the_legend(tmp_path):
-    preds = {name: scores(k) for k, name in enumerate(RUNS[:2])}
-    fig = plots.roc_pr_overlay(preds)
+def test_roc_pr_spread_puts_the_callers_labels_in_the_legend(tmp_path):
+    preds = {name: [scores(k)] for k, name in enumerate(RUNS[:2])}
+    labels = {name: (f"{name} ROC", f"{name} PR") for name in preds}
+    fig = plots.roc_pr_spread(preds, labels)
     assert len(fig.axes) == 2
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    auc = evaluate.classification_metrics(*preds[RUNS[0]])["roc_auc"]
-    assert f"{RUNS[0]} (AUC {auc:.3f})" in legend
+    assert f"{RUNS[0]} ROC" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert f"{RUNS[1]} PR" in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert_saves(fig, tmp_path)
 
 
@@ -110,7 +118,9 @@ def test_pvalue_matrix_from_pairwise_comparisons(tmp_path):
     cells = [t.get_text() for t in fig.axes[0].texts]
     assert len(cells) == 9 and sum(t == "—" for t in cells) == 3
     first = df.iloc[0]
-    assert any(t.startswith(f"p={first.p_holm:.3g}") and f"{100 * first['diff']:+.1f} pp" in t for t in cells)
+    # the difference as the tables write it (+0.00, never -0.00), in percentage points
+    diff = f"{round(100 * first['diff'], 2) + 0.0:+.2f}"
+    assert any(t.startswith(f"p={first.p_holm:.3g}") and t.endswith(f"Δ={diff}") for t in cells)
     assert_saves(fig, tmp_path)
     empty = plots.pvalue_matrix(evaluate.pairwise_comparisons({"one": preds[RUNS[0]]}))
     assert len(empty.axes) == 1
@@ -163,7 +173,51 @@ def test_the_validation_loss_minimum_is_starred_on_the_curves():
     loss_ax = plots.training_curves(h).axes[0]
     (star,) = loss_ax.collections
     assert star.get_offsets().tolist() == [[3, 0.5]]
-    overlay = plots.curves_overlay({RUNS[0]: h, RUNS[1]: history(4)})
-    stars = [c.get_offsets().tolist() for c in overlay.axes[0].collections]
-    assert stars == [[[3, 0.5]], [[4, 0.2]]]  # one per run, at its own minimum (history(4): the last epoch)
     assert not plots.training_curves(h.assign(val_loss=np.nan)).axes[0].collections  # no minimum, no star
+
+
+def _words(fig) -> set[str]:
+    """Every piece of text a figure draws: titles, axis labels, legend entries, texts, tick labels."""
+    fig.canvas.draw()
+    out = {t.get_text() for t in fig.texts}
+    for ax in fig.axes:
+        out |= {ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.texts)}
+        out |= {t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()}
+        if ax.get_legend():
+            out |= {t.get_text() for t in ax.get_legend().get_texts()}
+    return {w for w in out if w}
+
+
+def test_a_zh_tw_figure_is_labelled_in_zh_tw_and_every_glyph_renders(tmp_path):
+    from xray_utils.report_text import text
+
+    def zh(key, **values):
+        return text("zh-TW", f"fig_{key}", **values)
+
+    y, p = scores(0, n=120)
+    figures = {
+        "curves": (plots.training_curves(history(), title="r", lang="zh-TW"),
+                   {zh("loss"), zh("accuracy"), zh("epoch"), zh("train"), zh("validation"), zh("val_minimum")}),
+        "confusion": (plots.confusion([[5, 1], [2, 9]], lang="zh-TW"), {zh("predicted"), zh("true")}),
+        "roc_pr": (plots.roc_pr_spread({RUNS[0]: [(y, p)]}, {RUNS[0]: ("a", "b")}, lang="zh-TW"),
+                   {zh("fpr"), zh("tpr"), zh("recall"), zh("precision"), zh("roc"), zh("pr")}),
+        "reliability": (plots.reliability({RUNS[0]: (y, p)}, lang="zh-TW"),
+                        {zh("perfect"), zh("fraction_pos"), zh("prob_pos"), zh("images"), zh("reliability")}),
+        "spread": (plots.curves_spread({RUNS[0]: [history(), history(shift=0.1)]}, lang="zh-TW"),
+                   {zh("kind_seeds", kind=RUNS[0], n=2) + "（驗證）", zh("epoch"), zh("loss")}),
+        "pvalues": (plots.pvalue_matrix(evaluate.pairwise_comparisons(
+            {name: (y, np.clip(p + 0.1 * k, 0, 1), 0.5) for k, name in enumerate(RUNS[:2])}, n_boot=50), lang="zh-TW"),
+            {zh("pvalue_title_patient", alpha=evaluate.ALPHA)}),
+    }
+    english = {"loss", "accuracy", "epoch", "train", "validation", "predicted", "true", "ROC curve", "precision",
+               "reliability", "images", "perfect calibration"}
+    for name, (fig, expected) in figures.items():
+        words = _words(fig)
+        assert expected <= words, (name, expected - words)
+        assert not words & english, (name, words & english)
+        assert any("\u4e00" <= ch <= "\u9fff" for w in words for ch in w), name
+    if plots.use_cjk_fonts():  # with a CJK font installed, no glyph is missing (no tofu boxes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+            for name, (fig, _) in figures.items():
+                plots.save(fig, tmp_path / f"{name}.png")

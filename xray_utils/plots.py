@@ -3,8 +3,10 @@
 Each function builds and returns a ``matplotlib.figure.Figure`` without pyplot, so it works headless
 (Agg) and never piles up figures in pyplot's registry; ``save`` writes one as a PNG atomically. A run
 keeps its colour in every figure: the hue comes from its backbone, the shade from its mode.
-Labels may be any text (the report is also rendered in Traditional Chinese): where a Noto Sans CJK font
-is installed, it is added to matplotlib's fallback list after DejaVu Sans, so CJK glyphs render.
+Every word a figure draws itself comes from ``report_text`` (keys ``fig_*``) in the ``lang`` it is given, so
+a zh-TW report's figures are labelled in zh-TW: where a Noto Sans CJK font is installed, it is added to
+matplotlib's fallback list after DejaVu Sans, so CJK glyphs render. Figures are drawn with matplotlib's object
+API (no pyplot, no seaborn: each figure here is a few calls, and seaborn would add pyplot's global state).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sklearn import metrics as skm
 from . import atomic, evaluate, overfitting
 from .config import BACKBONES, CLASS_NAMES, MODES
 from .errors import XrayError
+from .report_text import text
 
 DPI = 110
 CJK_FONTS = ("Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK SC")
@@ -87,6 +90,20 @@ def run_colour(name: str) -> str:
     return mcolors.to_hex(tab10[zlib.crc32(name.encode("utf-8")) % len(tab10)])
 
 
+def _t(lang: str, key: str, **values) -> str:
+    """A figure's label in ``lang`` (report_text key ``fig_<key>``)."""
+    return text(lang, f"fig_{key}", **values)
+
+
+def _signed(v: float, decimals: int) -> str:
+    """A signed number that never reads -0.0 (as ``report.html.fmt_signed``, which this layer cannot import)."""
+    return f"{round(v, decimals) + 0.0:+.{decimals}f}"
+
+
+def _whole_epochs(ax) -> None:
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no epoch 1.5
+
+
 def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
@@ -117,7 +134,7 @@ def _mark_minimum(ax, epoch: int, value: float, colour: str, label: str | None =
                label=label if label else "_nolegend_")
 
 
-def training_curves(history: pd.DataFrame, title: str = "") -> Figure:
+def training_curves(history: pd.DataFrame, title: str = "", lang: str = "en") -> Figure:
     """Loss and accuracy per epoch, train vs validation; the best epoch (lowest val loss) is marked by a
     vertical line, and the validation-loss minimum by a star (where overfitting would start)."""
     _require(history, ("epoch", "train_loss", "train_acc", "val_loss", "val_acc"), "training_curves")
@@ -126,49 +143,28 @@ def training_curves(history: pd.DataFrame, title: str = "") -> Figure:
     minimum = overfitting.val_loss_minimum(history)
     best = minimum[0] if minimum else None
     for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
-        ax.plot(history["epoch"], history[f"train_{key}"], "o-", color=TRAIN_COLOUR, label="train")
-        ax.plot(history["epoch"], history[f"val_{key}"], "s--", color=VAL_COLOUR, label="validation")
+        ax.plot(history["epoch"], history[f"train_{key}"], "o-", color=TRAIN_COLOUR, label=_t(lang, "train"))
+        ax.plot(history["epoch"], history[f"val_{key}"], "s--", color=VAL_COLOUR, label=_t(lang, "validation"))
         if best is not None:
-            ax.axvline(best, color="0.6", lw=1, ls=":", label=f"best epoch ({best})")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
+            ax.axvline(best, color="0.6", lw=1, ls=":", label=_t(lang, "best_epoch", epoch=best))
+        ax.set_xlabel(_t(lang, "epoch"))
+        ax.set_ylabel(_t(lang, label))
+        _whole_epochs(ax)
         ax.grid(alpha=0.3)
     if minimum:
-        _mark_minimum(ax_loss, *minimum, VAL_COLOUR, label="validation-loss minimum")
+        _mark_minimum(ax_loss, *minimum, VAL_COLOUR, label=_t(lang, "val_minimum"))
     ax_loss.legend()
     if title:
         fig.suptitle(title)
     return fig
 
 
-def curves_overlay(histories: Mapping[str, pd.DataFrame]) -> Figure:
-    """Loss and accuracy of several runs: validation solid, train dashed, one colour per run; a star marks
-    each run's validation-loss minimum."""
-    fig = _figure(10, 3.8)
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    for name, h in histories.items():
-        _require(h, ("epoch", "train_loss", "train_acc", "val_loss", "val_acc"), f"curves_overlay ({name})")
-        c = run_colour(name)
-        for ax, key in ((ax_loss, "loss"), (ax_acc, "acc")):
-            ax.plot(h["epoch"], h[f"val_{key}"], "-", marker=".", color=c, label=f"{name} (val)")
-            ax.plot(h["epoch"], h[f"train_{key}"], "--", color=c, alpha=0.7, label=f"{name} (train)")
-        minimum = overfitting.val_loss_minimum(h)
-        if minimum:
-            _mark_minimum(ax_loss, *minimum, c)
-    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    if histories:
-        ax_acc.legend(fontsize="small", loc="best")
-    return fig
-
 
 # ----------------------------------------------------------------------------------------------------
 # test-set results
 
 
-def confusion(cm, title: str = "", class_names: Sequence[str] = CLASS_NAMES) -> Figure:
+def confusion(cm, title: str = "", class_names: Sequence[str] = CLASS_NAMES, lang: str = "en") -> Figure:
     """Confusion matrix (rows = true class) with counts and row percentages; colour = row share."""
     cm = np.asarray(cm, dtype=np.int64)
     k = len(class_names)
@@ -185,69 +181,49 @@ def confusion(cm, title: str = "", class_names: Sequence[str] = CLASS_NAMES) -> 
                     color="white" if share[i, j] > 0.6 else "black")
     ax.set_xticks(range(k), class_names)
     ax.set_yticks(range(k), class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(_t(lang, "predicted"))
+    ax.set_ylabel(_t(lang, "true"))
     if title:
         ax.set_title(title)
     return fig
 
 
-def _finish_roc_pr(ax_roc, ax_pr, prevalence: float | None) -> None:
-    """Axes, chance line and legends shared by the ROC/PR figures."""
+def _finish_roc_pr(ax_roc, ax_pr, prevalence: float | None, lang: str) -> None:
+    """Axes, chance line and legends of the ROC/PR figure."""
     if prevalence is not None:
-        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=f"chance ({prevalence:.2f})")
-    ax_roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
-               xlim=(0, 1), ylim=(0, 1.01), title="ROC")
-    ax_pr.set(xlabel="recall (sensitivity)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01),
-              title="precision-recall")
+        ax_pr.axhline(prevalence, color="0.7", lw=1, ls=":", label=_t(lang, "chance", p=f"{prevalence:.2f}"))
+    ax_roc.set(xlabel=_t(lang, "fpr"), ylabel=_t(lang, "tpr"), xlim=(0, 1), ylim=(0, 1.01), title=_t(lang, "roc"))
+    ax_pr.set(xlabel=_t(lang, "recall"), ylabel=_t(lang, "precision"), xlim=(0, 1), ylim=(0, 1.01),
+              title=_t(lang, "pr"))
     for ax in (ax_roc, ax_pr):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small", loc="lower right" if ax is ax_roc else "lower left")
 
 
-def roc_pr_overlay(preds: Mapping[str, tuple]) -> Figure:
-    """ROC and precision-recall curves of several runs, AUCs in the legend."""
-    fig = _figure(10, 4.2)
-    ax_roc, ax_pr = fig.subplots(1, 2)
-    ax_roc.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":")
-    prevalence = None
-    for name, (y, p) in preds.items():
-        y, p = np.asarray(y), np.asarray(p, dtype=np.float64)
-        if not 0 < y.sum() < len(y):
-            continue  # one class only: neither curve exists
-        c = run_colour(name)
-        fpr, tpr, _ = skm.roc_curve(y, p)
-        ax_roc.plot(fpr, tpr, color=c, label=f"{name} (AUC {skm.roc_auc_score(y, p):.3f})")
-        precision, recall, _ = skm.precision_recall_curve(y, p)
-        ax_pr.step(recall, precision, where="post", color=c,
-                   label=f"{name} (AP {skm.average_precision_score(y, p):.3f})")
-        prevalence = y.mean()
-    _finish_roc_pr(ax_roc, ax_pr, prevalence)
-    return fig
 
-
-def reliability(preds: Mapping[str, tuple], n_bins: int = 10) -> Figure:
+def reliability(preds: Mapping[str, tuple], n_bins: int = 10, lang: str = "en") -> Figure:
     """Reliability diagram (fraction of PNEUMONIA vs mean predicted p per bin, ECE in the legend) over a
     histogram of the predicted probabilities; same bins and definitions as ``evaluate.calibration``."""
     fig = _figure(5.5, 5.8)
     ax, ax_hist = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":", label="perfect calibration")
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":", label=_t(lang, "perfect"))
     edges = np.linspace(0, 1, n_bins + 1)
     for name, (y, p) in preds.items():
         c = evaluate.calibration(y, p, n_bins=n_bins)
         colour = run_colour(name)
-        ax.plot(c["prob_pred"], c["prob_true"], "o-", color=colour, label=f"{name} (ECE {c['ece']:.3f})")
+        ax.plot(c["prob_pred"], c["prob_true"], "o-", color=colour,
+                label=_t(lang, "ece", run=name, ece=f"{c['ece']:.3f}"))
         ax_hist.hist(np.asarray(p), bins=edges, histtype="step", color=colour, lw=1.5)
-    ax.set(ylabel="fraction PNEUMONIA", xlim=(0, 1), ylim=(0, 1), title="reliability")
+    ax.set(ylabel=_t(lang, "fraction_pos"), xlim=(0, 1), ylim=(0, 1), title=_t(lang, "reliability"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper left")
-    ax_hist.set(xlabel="predicted probability of PNEUMONIA", ylabel="images")
+    ax_hist.set(xlabel=_t(lang, "prob_pos"), ylabel=_t(lang, "images"))
     ax_hist.grid(alpha=0.3)
     return fig
 
 
-def pvalue_matrix(df: pd.DataFrame) -> Figure:
+def pvalue_matrix(df: pd.DataFrame, lang: str = "en", unit: str = "patient") -> Figure:
     """Holm-adjusted paired p-values between runs (the patient-level sign-flip test, ``p_holm``; log colour
     scale); each cell also shows the accuracy
     difference row run minus column run in percentage points. Input: ``evaluate.pairwise_comparisons``."""
@@ -257,7 +233,7 @@ def pvalue_matrix(df: pd.DataFrame) -> Figure:
     fig = _figure(1.6 + 1.3 * max(k, 1), 1.2 + 1.1 * max(k, 1))
     ax = fig.subplots()
     if k == 0:
-        ax.text(0.5, 0.5, "fewer than two runs: nothing to compare", ha="center", va="center")
+        ax.text(0.5, 0.5, _t(lang, "nothing_to_compare"), ha="center", va="center")
         ax.set_axis_off()
         return fig
     pmat = np.full((k, k), np.nan)
@@ -277,11 +253,11 @@ def pvalue_matrix(df: pd.DataFrame) -> Figure:
                 r, g, b, _ = cmap(norm(max(pmat[i, j], 1e-4)))
                 ink = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"  # readable on the cell
                 star = " *" if pmat[i, j] < evaluate.ALPHA else ""
-                ax.text(j, i, f"p={pmat[i, j]:.3g}{star}\nΔ={100 * dmat[i, j]:+.1f} pp", ha="center",
+                ax.text(j, i, f"p={pmat[i, j]:.3g}{star}\nΔ={_signed(100 * dmat[i, j], 2)}", ha="center",
                         va="center", fontsize="small", color=ink)
     ax.set_xticks(range(k), names, rotation=30, ha="right")
     ax.set_yticks(range(k), names)
-    ax.set_title(f"paired p over patients (Holm); * p < {evaluate.ALPHA}\nΔ = accuracy row − column")
+    ax.set_title(_t(lang, f"pvalue_title_{unit}", alpha=evaluate.ALPHA))
     return fig
 
 
@@ -299,7 +275,7 @@ def _show_range(image: np.ndarray) -> tuple[float, float] | tuple[None, None]:
 
 def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], ncols: int = 4,
                overlays: Sequence[np.ndarray] | None = None, suptitle: str = "",
-               alpha: float = 0.4) -> Figure:
+               alpha: float = 0.4, lang: str = "en", title_size: float = 9) -> Figure:
     """Grayscale images in a grid (one axes per image), optionally under a jet heat map in [0, 1]
     (Grad-CAM); an overlay of another resolution is stretched over its image."""
     if len(titles) != len(images) or (overlays is not None and len(overlays) != len(images)):
@@ -323,10 +299,10 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], ncols: int =
             h, w = image.shape[:2]
             ax.imshow(np.asarray(overlays[k], dtype=np.float32), cmap="jet", alpha=alpha, vmin=0, vmax=1,
                       extent=(-0.5, w - 0.5, h - 0.5, -0.5), interpolation="bilinear")
-        ax.set_title(titles[k], fontsize="small")
+        ax.set_title(titles[k], fontsize=title_size)
         ax.set_axis_off()
     if n == 0:
-        axes[0].text(0.5, 0.5, "no images", ha="center", va="center")
+        axes[0].text(0.5, 0.5, _t(lang, "no_images"), ha="center", va="center")
     if suptitle:
         fig.suptitle(suptitle)
     return fig
@@ -449,7 +425,7 @@ def learning_curves(summary: pd.DataFrame, metrics: Sequence[str] = ("roc_auc", 
 # repeats: runs of one kind that differ only in the seed
 
 
-def curves_spread(groups: Mapping[str, Sequence[pd.DataFrame]]) -> Figure:
+def curves_spread(groups: Mapping[str, Sequence[pd.DataFrame]], lang: str = "en") -> Figure:
     """Loss and accuracy per epoch of each kind of run (key "<backbone>-<mode>"): the mean over its seeds,
     validation solid and train dashed, with the range across seeds (min to max) as a band around the
     validation curve. A kind with one run is drawn as that run's curves."""
@@ -461,23 +437,25 @@ def curves_spread(groups: Mapping[str, Sequence[pd.DataFrame]]) -> Figure:
         per_epoch = pd.concat(list(histories)).groupby("epoch")
         mean, low, high = per_epoch.mean(numeric_only=True), per_epoch.min(), per_epoch.max()
         c, n = run_colour(kind), len(histories)
-        label = kind if n == 1 else f"{kind}, mean of {n} seeds"
+        label = kind if n == 1 else _t(lang, "kind_seeds", kind=kind, n=n)
         for ax, key in ((ax_loss, "loss"), (ax_acc, "acc")):
-            ax.plot(mean.index, mean[f"val_{key}"], "-", marker=".", color=c, label=f"{label} (val)")
-            ax.plot(mean.index, mean[f"train_{key}"], "--", color=c, alpha=0.7, label=f"{label} (train)")
+            ax.plot(mean.index, mean[f"val_{key}"], "-", marker=".", color=c, label=_t(lang, "run_val", run=label))
+            ax.plot(mean.index, mean[f"train_{key}"], "--", color=c, alpha=0.7,
+                    label=_t(lang, "run_train", run=label))
             if n > 1:
                 ax.fill_between(mean.index, low[f"val_{key}"], high[f"val_{key}"], color=c, alpha=0.2, lw=0)
     for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs only
+        ax.set_xlabel(_t(lang, "epoch"))
+        ax.set_ylabel(_t(lang, label))
+        _whole_epochs(ax)
         ax.grid(alpha=0.3)
     if groups:
         ax_acc.legend(fontsize="small", loc="best")
     return fig
 
 
-def roc_pr_spread(groups: Mapping[str, Sequence[tuple]], labels: Mapping[str, tuple[str, str]]) -> Figure:
+def roc_pr_spread(groups: Mapping[str, Sequence[tuple]], labels: Mapping[str, tuple[str, str]],
+                  lang: str = "en") -> Figure:
     """ROC and precision-recall curves per kind of run. ``groups``: kind -> [(y, p) per seed]; ``labels``:
     kind -> (ROC legend, PR legend), written by the caller from the numbers in its tables, so a legend's
     AUC is the table's. Several seeds: the mean ROC (true positive rates averaged on a common false
@@ -509,7 +487,7 @@ def roc_pr_spread(groups: Mapping[str, Sequence[tuple]], labels: Mapping[str, tu
             ax_pr.step(recall, precision, where="post", color=c, alpha=1 if len(pairs) == 1 else 0.6,
                        label=labels[kind][1] if k == 0 else "_nolegend_")
         prevalence = pairs[0][0].mean()
-    _finish_roc_pr(ax_roc, ax_pr, prevalence)
+    _finish_roc_pr(ax_roc, ax_pr, prevalence, lang)
     return fig
 
 
