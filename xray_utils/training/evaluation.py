@@ -63,7 +63,7 @@ def summary_table(metrics: dict) -> str:
         v, ci = t.get(key), t.get("ci", {}).get(key)
         text = "n/a" if v is None else f"{v:.4f}"
         if v is not None and ci and None not in ci:
-            text += f"  [{ci[0]:.4f}, {ci[1]:.4f}]"
+            text += f"  [{ci[0]:.3f}, {ci[1]:.3f}]"  # bounds to the resampling's precision
         rows.append((f"test {key}", text))
     rows.append(("Youden threshold (val)", f"{metrics['threshold_youden']:.3f} -> test accuracy "
                  f"{metrics['test_youden']['accuracy']:.4f}"))
