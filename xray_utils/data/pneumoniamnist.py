@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,12 @@ def mnist_source(cfg: RunConfig) -> tuple[dict[str, Split], str, list[str]]:
                         "use the official PneumoniaMNIST npz (keys train/val/test_images and _labels)")
     with npz:
         raw, description = _mnist_splits_of(npz, path)
+    size = raw["train"].images.shape[1]
+    if size < cfg.img_size:  # e.g. the 28 px file at 224: the network sees interpolated, blurred pixels
+        larger = [s for s in MNIST_SIZES if s >= cfg.img_size] or [max(MNIST_SIZES)]
+        warnings.warn(f"{path.name} holds {size}x{size} px images, upscaled to {cfg.img_size} px: they carry no "
+                      f"detail beyond {size} px (use --mnist-size {larger[0]}, or --img-size {size})", stacklevel=2)
+        description += f", upscaled to {cfg.img_size} px"
     return raw, description, []
 
 

@@ -8,7 +8,7 @@ from .. import evaluate, plots
 from .findings import calibration_sentence
 from .html import fmt_num, heading, paragraph, show_figure, show_html, table_html
 
-if TYPE_CHECKING:  # the Report imports this module
+if TYPE_CHECKING:  # the model this section reads (sections.Report calls it; core imports no section)
     from .core import Report
 
 
@@ -26,5 +26,5 @@ def show_calibration(report: Report, bins: int = 10) -> None:
     cols = [("run", report.t("col_run")), ("brier", report.t("col_brier")), ("ece", report.t("col_ece"))]
     show_html(heading(report.t("h_calibration"), 2, "calibration")
               + paragraph(report.t("calibration_intro", bins=bins)) + table_html(shown, cols, "calibration"))
-    show_figure(plots.reliability({r.name: (r.y, r.p) for r in report.main}, n_bins=bins))
+    show_figure(plots.reliability({r.name: (r.y, r.p) for r in report.main}, n_bins=bins, lang=report.lang))
     show_html(paragraph(calibration_sentence(report.lang, rows)))

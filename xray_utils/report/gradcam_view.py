@@ -11,7 +11,7 @@ from ..config import CLASS_NAMES
 from ..runs import Run
 from .html import heading, paragraph, show_figure, show_html
 
-if TYPE_CHECKING:  # the Report imports this module
+if TYPE_CHECKING:  # the model this section reads (sections.Report calls it; core imports no section)
     from .core import Report
 
 
@@ -33,7 +33,7 @@ def show_gradcam(report: Report, per_kind: int = 2) -> None:
         titles = [f"{report.t('kind_' + explain.outcome(int(y), float(p)) + '_short')} p={p:.2f}\n"
                   f"{report.t('true_label', label=CLASS_NAMES[int(y)])}" for y, p in zip(labels, probs, strict=True)]
         show_figure(plots.image_grid(list(images), titles, ncols=min(4, len(ids)), overlays=list(cams),
-                                     suptitle=run.name))
+                                     suptitle=run.name, lang=report.lang, title_size=11))
 
 
 def confident_mistakes(run: Run, k: int) -> pd.DataFrame:
@@ -55,4 +55,4 @@ def show_errors(report: Report, k: int = 6) -> None:
         images = explain.test_images(run.config, list(wrong["id"]))
         titles = [f"{report.t('true_label', label=CLASS_NAMES[int(y)])}\n{report.t('p_label', p=f'{p:.2f}')}"
                   for y, p in zip(wrong["label"], wrong["p_pneumonia"], strict=True)]
-        show_figure(plots.image_grid(list(images), titles, ncols=k))
+        show_figure(plots.image_grid(list(images), titles, ncols=min(k, 3), lang=report.lang, title_size=11))

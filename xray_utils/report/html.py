@@ -91,7 +91,8 @@ def fmt_int(n: int | None) -> str:
 
 
 def fmt_macs(n: int | None) -> str:
-    return "n/a" if n is None else f"{n / 1e9:.3f} G" if n >= 1e8 else f"{n / 1e6:.1f} M"
+    """Multiply-accumulates in one unit, G (10^9), whatever the size: 1.819 G, 0.036 G."""
+    return "n/a" if n is None else f"{n / 1e9:.3f} G"
 
 
 def fmt_seconds(s: float | None) -> str:
@@ -188,18 +189,31 @@ body, .jp-RenderedHTMLCommon, .jp-Notebook {{ font-family: {FONT_FAMILY}; }}
   border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }}
 .xray-table th {{ background: #f0f0f0; }}
 .jp-RenderedHTMLCommon .xray-table .num, .xray-table .num {{ text-align: right; white-space: nowrap; }}
+.jp-RenderedHTMLCommon .xray-table th.num, .xray-table th.num {{ white-space: normal; }}
 .xray-table .ci {{ color: #666; font-size: 0.85em; white-space: nowrap; }}
 .xray-table tr.reference td {{ font-style: italic; color: #555; }}
 img {{ max-width: 100%; height: auto; }}
 .xray-note {{ color: #555; font-size: 0.9em; }}
 ul.xray-findings li {{ margin: 0.3em 0; }}
-h3 {{ break-after: avoid; }}
-/* Printed (report.pdf), a page has no horizontal scrollbar: wide tables (settings, Task E with intervals,
-   the pairwise tests) shrink and wrap inside the page instead of being cut at its right edge. */
+h1, h2, h3, :is(h1, h2, h3) + p, :is(h1, h2, h3) + p + p {{ break-after: avoid; }}
+/* JupyterLab's tables are table-layout: fixed (equal columns whatever they hold): long texts then run 15
+   lines in a narrow column and numbers spill into their neighbours. Ours size columns by their content. */
+.jp-RenderedHTMLCommon table.xray-table, table.xray-table {{ table-layout: auto; }}
+.jp-RenderedHTMLCommon .xray-table td, .xray-table td {{ overflow-wrap: break-word; }}
+/* Printed (report.pdf): a page has no horizontal scrollbar, so wide tables (settings, Task A, Task E with
+   intervals, the pairwise tests) shrink and wrap inside the page instead of being cut at its right edge;
+   a heading stays on the page of what follows it; a long output may start on the page its heading is on. */
 @media print {{
   .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedHTML {{ overflow: visible !important; }}
+  /* block, not flex: Chromium honours break-after: avoid between blocks, not between flex items */
+  .jp-OutputArea-child, .jp-Cell-outputWrapper, .jp-OutputArea-output {{ display: block; break-inside: auto; }}
+  .jp-OutputArea-prompt, .jp-OutputPrompt {{ display: none; }}
+  .jp-OutputArea-child:has(img), .xray-banner, .xray-table tr, p, li {{ break-inside: avoid; }}
+  .jp-OutputArea-child:has(h1, h2, h3), .jp-Cell:has(.jp-RenderedMarkdown :is(h1, h2, h3):last-child) {{
+    break-after: avoid; }}
   .xray-table {{ font-size: 0.62em; width: 100%; }}
-  .jp-RenderedHTMLCommon .xray-table .num, .xray-table .num, .xray-table .ci {{ white-space: normal; }}
+  .xray-table thead {{ display: table-header-group; }}
+  .xray-table .ci {{ white-space: normal; }}
   .jp-RenderedHTMLCommon .xray-table th, .jp-RenderedHTMLCommon .xray-table td {{ padding: 2px 4px; }}
   img {{ break-inside: avoid; }}
 }}

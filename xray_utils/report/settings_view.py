@@ -8,19 +8,21 @@ feature views always, each with one sentence on what it changes.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
 
 from .. import __version__
 from ..config import NON_IDENTITY_FIELDS, RunConfig
-from ..report_text import has_text
+from ..report_text import has_text, text
 from ..runs import Run
-from .html import banner, fmt_rate, fmt_seconds, heading, paragraph, show_html, table_html
+from . import banners
+from .html import fmt_rate, fmt_seconds, heading, paragraph, show_html, table_html
 
-if TYPE_CHECKING:  # the Report imports this module
+if TYPE_CHECKING:  # the model this section reads (sections.Report calls it; core imports no section)
     from .core import Report
 
 
@@ -40,11 +42,46 @@ def weights_sentence(report: Report) -> str:
     return report.t("weights_mixed")
 
 
+# The data loaders describe their source in English (metrics.json "data_source"); these are its phrases,
+# each with the report_text key that says it in the report's language (data/load.py, folder.py,
+# pneumoniamnist.py and synthetic.py write them).
+_END = r"(?=,| \(|;|\)|$)"
+SOURCE_PHRASES = (
+    (r"chest X-ray folder (?P<path>.+?)" + _END, "src_folder"),
+    (r"PneumoniaMNIST (?P<size>\d+)x\d+ px from (?P<path>.+?)" + _END, "src_mnist"),
+    (r"synthetic phantoms \(not real X-rays\), (?P<size>\d+)x\d+ px", "src_synthetic"),
+    (r", a bright corner marker on every PNEUMONIA phantom \(planted shortcut\)", "src_marker"),
+    (r", upscaled to (?P<size>\d+) px", "src_upscaled"),
+    (r"official train/val/test splits", "src_official"),
+    (r"the folder's own val split", "src_own_val"),
+    (r"val: (?P<pct>\d+%) of (?P<pooled>train\+val|train), by patient", "src_val_patient"),
+    (r"; train fraction (?P<fraction>[\d.]+): (?P<images>[\d,]+) of (?P<all_images>[\d,]+) images, "
+     r"(?P<patients>[\d,]+) of (?P<all_patients>[\d,]+) patients \(seed (?P<seed>\d+)\)", "src_fraction"),
+)
+
+
+def data_line(lang: str, source: str) -> str:
+    """The runs' data source in ``lang``: each known phrase of the loaders' English description replaced by
+    its text in the report's language (English: unchanged); an unknown phrase stays as written."""
+    if lang == "en":
+        return source
+
+    def say(match: re.Match, key: str) -> str:
+        values = match.groupdict()
+        if "pooled" in values:  # the split names: "train" or "train+val"
+            values["pooled"] = text(lang, "src_pool_" + values["pooled"].replace("+", "_"))
+        return text(lang, key, **values)
+
+    for pattern, key in SOURCE_PHRASES:
+        source = re.sub(pattern, lambda m, key=key: say(m, key), source)
+    return source
+
+
 def header_lines(report: Report) -> list[str]:
     first = report.runs[0].metrics
     normal, pneumonia = report.test_counts
     sources = list(dict.fromkeys(r.metrics.get("data_source", "") for r in report.runs))
-    lines = [report.t("data_source", source="; ".join(sources)),
+    lines = [report.t("data_source", source=data_line(report.lang, "; ".join(sources))),
              report.t("split_sizes", train=first["n"]["train"], val=first["n"]["val"], test=first["n"]["test"],
                       test_normal=normal, test_pneumonia=pneumonia),
              weights_sentence(report)]
@@ -55,8 +92,7 @@ def header_lines(report: Report) -> list[str]:
 
 def show_header(report: Report) -> None:
     parts = [heading(report.t("title"), 1), paragraph(report.t("subtitle"), "xray-note")]
-    if report.is_synthetic():
-        parts.append(banner(report.t("synthetic_banner")))
+    parts.append(banners.banners_html(report.lang, report.all_runs))
     parts += [paragraph(line) for line in header_lines(report)]
     devices = ", ".join(sorted({str(r.metrics.get("device", "?")) for r in report.all_runs}))
     parts.append(paragraph(report.t("generated_note"), "xray-note"))
@@ -80,11 +116,42 @@ def settings_rows(report: Report) -> list[dict]:
             "dataset": c.dataset, "img_size": f"{c.img_size} / {c.resize_size}",
             "epochs": f"{m.get('epochs_run', c.epochs)} ({m.get('selected_epoch', m.get('best_epoch', '?'))})",
             "batch": c.batch_size, "lr": f"{c.lr:g}", "optimizer": c.optimizer, "scheduler": c.scheduler,
-            "augment": report.t("yes") if c.augment else report.t("no"), "dropout": c.dropout, "seed": c.seed,
+            "augment": augment_recipe(c, report), "dropout": f"{c.dropout:g}", "seed": c.seed,
+            "weight_decay": f"{c.weight_decay:g}", "preprocess": resize_recipe(c),
             "n": "{train} / {val} / {test}".format(**m["n"]),
-            "train_time": fmt_seconds(m.get("train_seconds")), "speed": _speed(report, m),
+            "train_time": fmt_seconds(training_seconds(m)), "speed": _speed(report, m),
         })
     return rows
+
+
+def resize_recipe(c: RunConfig) -> str:
+    """The deterministic preprocessing as torchvision calls, e.g. "Resize((256, 256)) bicubic + CenterCrop(224)"
+    (``data.transforms.GrayPrefix``: square squashes the image, shorter-side keeps its aspect ratio)."""
+    size = f"({c.resize_size}, {c.resize_size})" if c.resize_mode == "square" else str(c.resize_size)
+    return f"Resize({size}) bicubic + CenterCrop({c.img_size})"
+
+
+def augment_recipe(c: RunConfig, report: Report) -> str:
+    """The training augmentation with its values (ColorJitter on the training images only), or "no"."""
+    if not c.augment:
+        return report.t("no")
+    b, k, s, h = (f"{v:g}" for v in c.jitter)
+    return report.t("augment_jitter", brightness=b, contrast=k, saturation=s, hue=h)
+
+
+def training_seconds(metrics: dict) -> float | None:
+    """The training's wall time: its epochs and, for a frozen run, the feature extraction before them."""
+    epochs = metrics.get("train_seconds")
+    if epochs is None:
+        return None
+    return epochs + float((metrics.get("timings") or {}).get("feature_extraction_s") or 0.0)
+
+
+def total_seconds(runs: Sequence[Run]) -> float | None:
+    """All runs' wall time from start to test metrics (metrics.json ``timings.total_s``; else their training)."""
+    each = [(r.metrics.get("timings") or {}).get("total_s") or training_seconds(r.metrics) for r in runs]
+    known = [t for t in each if t is not None]
+    return sum(known) if known else None
 
 
 def _speed(report: Report, metrics: dict) -> str:
@@ -94,8 +161,8 @@ def _speed(report: Report, metrics: dict) -> str:
     return f"{rate} ({report.t('speed_stored_features')})" if metrics.get("features_reused") else rate
 
 
-SETTING_KEYS = ("backbone", "mode", "weights", "dataset", "img_size", "batch", "lr", "optimizer", "scheduler",
-                "augment", "dropout", "seed", "n")
+SETTING_KEYS = ("backbone", "mode", "weights", "dataset", "preprocess", "batch", "lr", "optimizer", "weight_decay",
+                "scheduler", "dropout", "augment", "seed", "n")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -231,7 +298,10 @@ def show_settings(report: Report) -> None:
     for row in disclosed:
         row["differs"] = report.t("yes" if row["differs"] else "no")
     disclosure_cols = [(k, report.t(f"col_{k}")) for k in ("setting", "value", "homework", "differs", "effect")]
+    total = total_seconds(report.all_runs)
     show_html(heading(report.t("h_settings"), 2, "settings") + table_html(rows, cols, "settings")
               + (paragraph(report.t("common_settings", items=shared)) if common else "")
+              + (paragraph(report.t("total_time", total=fmt_seconds(total), n=len(report.all_runs)))
+                 if total is not None else "")
               + paragraph(report.t("disclosure_intro"))
               + table_html(disclosed, disclosure_cols, "disclosure", row_key=None))

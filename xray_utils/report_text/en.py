@@ -6,6 +6,51 @@ EN = {
     "subtitle": "ResNet18 and SqueezeNet, fine-tuned and as frozen feature extractors",
     "synthetic_banner": "SYNTHETIC DATA. This report was made from generated phantom images, not chest X-rays. "
                         "Its numbers say nothing about pneumonia; they only show that the whole pipeline works.",
+    # banners and figure labels (report/banners.py, plots.py)
+    "random_weights_banner": "RANDOM WEIGHTS, NOT TRANSFER LEARNING. These runs on real X-rays started from random "
+                             "weights, not ImageNet-pretrained ones: {runs}. Their 'fine-tune' is training from "
+                             "scratch and their 'frozen' trains a head on a random, fixed feature extractor; their "
+                             "numbers say nothing about transfer learning.",
+    "degenerate_banner": "DEGENERATE RUNS: {runs} predict a single class at threshold 0.5 or rank the test images "
+                         "below chance. Their accuracy, sensitivity and specificity describe a constant or inverted "
+                         "classifier, not a learned one (Task E marks them).",
+    "degenerate_run": "{run} is degenerate: {why}.",
+    "degenerate_single_class": "it predicts a single class at threshold 0.5 (sensitivity or specificity 0%)",
+    "degenerate_below_chance": "it ranks below chance (ROC-AUC under 0.5, its whole 95% interval too)",
+    "degenerate_short_single_class": "one class at 0.5", "degenerate_short_below_chance": "below chance",
+    "src_folder": "chest X-ray folder {path}", "src_mnist": "PneumoniaMNIST {size}x{size} px from {path}",
+    "src_synthetic": "synthetic phantoms (not real X-rays), {size}x{size} px",
+    "src_marker": ", a bright corner marker on every PNEUMONIA phantom (planted shortcut)",
+    "src_upscaled": ", upscaled to {size} px", "src_official": "official train/val/test splits",
+    "src_own_val": "the folder's own val split", "src_pool_train": "train", "src_pool_train_val": "train+val",
+    "src_val_patient": "val: {pct} of {pooled}, by patient",
+    "src_fraction": "; train fraction {fraction}: {images} of {all_images} images, {patients} of {all_patients} "
+                    "patients (seed {seed})",
+    "col_degenerate": "warning", "col_preprocess": "resize and crop", "col_weight_decay": "weight decay",
+    "augment_jitter": "ColorJitter(brightness {brightness}, contrast {contrast}, saturation {saturation}, hue {hue}) "
+                      "on training images",
+    "total_time": "All {n} runs took {total} together (each from its start to its test metrics; a frozen run's "
+                  "time includes its feature extraction).",
+    "task_a_latency_caveat": "Latency was measured while this report was made, under whatever else this machine "
+                             "was running: it varies between renders (several-fold on a busy machine), so compare "
+                             "the rows of this table, not numbers from different reports.",
+    "mode_effect_random": "{backbone}, from random initial weights (no transfer learning): {mode_a} reached {acc_a} "
+                          "and {mode_b} {acc_b} test accuracy ({verdict}).",
+    "mode_random_finetune": "'fine-tune' (training from scratch)",
+    "mode_random_frozen": "'frozen' (a head on a random fixed feature extractor)",
+    "mode_random_scratch": "from scratch",
+    "fig_loss": "loss", "fig_accuracy": "accuracy", "fig_train": "train", "fig_validation": "validation",
+    "fig_epoch": "epoch", "fig_best_epoch": "best epoch ({epoch})", "fig_val_minimum": "validation-loss minimum",
+    "fig_run_val": "{run} (val)", "fig_run_train": "{run} (train)", "fig_kind_seeds": "{kind}, mean of {n} seeds",
+    "fig_predicted": "predicted", "fig_true": "true", "fig_fpr": "false positive rate (1 - specificity)",
+    "fig_tpr": "true positive rate (sensitivity)", "fig_roc": "ROC", "fig_recall": "recall (sensitivity)",
+    "fig_precision": "precision", "fig_pr": "precision-recall", "fig_chance": "chance ({p})",
+    "fig_perfect": "perfect calibration", "fig_fraction_pos": "fraction PNEUMONIA", "fig_reliability": "reliability",
+    "fig_prob_pos": "predicted probability of PNEUMONIA", "fig_images": "images", "fig_ece": "{run} (ECE {ece})",
+    "fig_nothing_to_compare": "fewer than two runs: nothing to compare",
+    "fig_pvalue_title_patient": "paired p over patients (Holm); * p < {alpha}\nΔ = accuracy row − column (pp)",
+    "fig_pvalue_title_image": "paired p over images (Holm); * p < {alpha}\nΔ = accuracy row − column (pp)",
+    "fig_no_images": "no images", "fig_auc": "AUC", "fig_ap": "AP", "fig_n_seeds": "{n} seeds",
     "data_source": "Data: {source}.",
     "split_sizes": "Images: {train} train, {val} validation (for model selection and thresholds), {test} test "
                    "({test_normal} NORMAL, {test_pneumonia} PNEUMONIA).",
@@ -206,7 +251,7 @@ EN = {
     "col_dataset": "dataset", "col_img_size": "image size (crop / resize)", "col_epochs": "epochs (evaluated)",
     "col_batch": "batch", "col_lr": "learning rate", "col_optimizer": "optimizer", "col_scheduler": "scheduler",
     "col_augment": "augmentation", "col_dropout": "dropout", "col_seed": "seed",
-    "col_train_time": "training time", "col_n": "images (train / val / test)",
+    "col_train_time": "training time (frozen: with feature extraction)", "col_n": "images (train / val / test)",
     "col_params": "parameters", "col_trainable": "trainable ({mode})", "col_head": "new head",
     "col_macs": "MACs ({img} px)", "col_macs_224": "MACs (224 px)", "col_latency": "latency (ms / image)",
     "col_size": "size (MB)", "col_top1": "ImageNet top-1",

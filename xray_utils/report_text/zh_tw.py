@@ -5,6 +5,51 @@ ZH_TW = {
     "subtitle": "ResNet18 與 SqueezeNet：微調與凍結特徵擷取器",
     "synthetic_banner": "合成資料。本報告使用程式產生的模擬影像，而非真實胸部 X 光；其中的數字與肺炎無關，"
                         "只用來證明整個流程可以正常運作。",
+    # banners and figure labels (report/banners.py, plots.py)
+    "random_weights_banner": "隨機權重，不是遷移學習。以下在真實 X 光上的執行從隨機權重開始，"
+                             "而非 ImageNet 預訓練權重：{runs}。其「微調」其實是從頭訓練，"
+                             "「凍結」則是在隨機且固定的特徵擷取器上只訓練分類頭；"
+                             "這些數字與遷移學習的效果無關。",
+    "degenerate_banner": "退化的執行：{runs} 在門檻值 0.5 時只預測單一類別，或對測試影像的排序不如隨機。"
+                         "其準確率、敏感度與特異度描述的是固定或反向的分類器，"
+                         "而非學到的模型（任務 E 中已標出）。",
+    "degenerate_run": "{run} 為退化的執行：{why}。",
+    "degenerate_single_class": "在門檻值 0.5 時只預測單一類別（敏感度或特異度為 0%）",
+    "degenerate_below_chance": "排序不如隨機（ROC-AUC 低於 0.5，整個 95% 信賴區間亦然）",
+    "degenerate_short_single_class": "0.5 時只預測單一類別", "degenerate_short_below_chance": "不如隨機",
+    "src_folder": "胸部 X 光資料夾 {path}", "src_mnist": "PneumoniaMNIST {size}x{size} px，來自 {path}",
+    "src_synthetic": "合成模擬影像（不是真實 X 光），{size}x{size} px",
+    "src_marker": "，每張 PNEUMONIA 模擬影像角落都有亮點標記（刻意植入的捷徑）",
+    "src_upscaled": "，放大至 {size} px", "src_official": "官方的訓練 / 驗證 / 測試分割",
+    "src_own_val": "資料夾本身的 val 分割", "src_pool_train": "訓練集", "src_pool_train_val": "訓練集 + 驗證集",
+    "src_val_patient": "驗證集：{pooled} 的 {pct}，依病患切分",
+    "src_fraction": "；訓練比例 {fraction}：{all_images} 張中的 {images} 張影像、"
+                    "{all_patients} 位病患中的 {patients} 位（亂數種子 {seed}）",
+    "col_degenerate": "警示", "col_preprocess": "縮放與裁切", "col_weight_decay": "權重衰減",
+    "augment_jitter": "ColorJitter（亮度 {brightness}、對比 {contrast}、飽和度 {saturation}、色相 {hue}），"
+                      "僅用於訓練影像",
+    "total_time": "全部 {n} 次執行合計 {total}（每次從開始到算出測試指標；凍結執行包含特徵擷取時間）。",
+    "task_a_latency_caveat": "延遲是在產生本報告時、於本機當下的負載下量測：每次產生報告都可能不同"
+                             "（機器忙碌時可差數倍），因此請比較同一表格中的各列，而非不同報告間的數字。",
+    "mode_effect_random": "{backbone}，從隨機初始權重開始（並非遷移學習）：{mode_a}的測試準確率為 {acc_a}，"
+                          "{mode_b}為 {acc_b}（{verdict}）。",
+    "mode_random_finetune": "「微調」（即從頭訓練）",
+    "mode_random_frozen": "「凍結」（在隨機且固定的特徵擷取器上訓練分類頭）",
+    "mode_random_scratch": "從頭訓練",
+    "fig_loss": "損失", "fig_accuracy": "準確率", "fig_train": "訓練", "fig_validation": "驗證",
+    "fig_epoch": "訓練輪次（epoch）", "fig_best_epoch": "最佳輪次（第 {epoch} 輪）",
+    "fig_val_minimum": "驗證損失最小值",
+    "fig_run_val": "{run}（驗證）", "fig_run_train": "{run}（訓練）",
+    "fig_kind_seeds": "{kind}，{n} 個亂數種子的平均",
+    "fig_predicted": "預測", "fig_true": "真實", "fig_fpr": "偽陽性率（1 - 特異度）",
+    "fig_tpr": "真陽性率（敏感度）", "fig_roc": "ROC", "fig_recall": "召回率（敏感度）",
+    "fig_precision": "精確度", "fig_pr": "精確度-召回率", "fig_chance": "隨機（{p}）",
+    "fig_perfect": "完美校準", "fig_fraction_pos": "PNEUMONIA 比例", "fig_reliability": "可靠度圖",
+    "fig_prob_pos": "預測為 PNEUMONIA 的機率", "fig_images": "影像數", "fig_ece": "{run}（ECE {ece}）",
+    "fig_nothing_to_compare": "執行少於兩次：無從比較",
+    "fig_pvalue_title_patient": "以病患為單位的成對 p 值（Holm）；* p < {alpha}\nΔ = 準確率（列 − 行，百分點）",
+    "fig_pvalue_title_image": "以影像為單位的成對 p 值（Holm）；* p < {alpha}\nΔ = 準確率（列 − 行，百分點）",
+    "fig_no_images": "沒有影像", "fig_auc": "AUC", "fig_ap": "AP", "fig_n_seeds": "{n} 個亂數種子",
     "data_source": "資料：{source}。",
     "split_sizes": "影像數：訓練 {train} 張、驗證 {val} 張（用於選擇模型與門檻值）、測試 {test} 張"
                    "（NORMAL {test_normal} 張、PNEUMONIA {test_pneumonia} 張）。",
@@ -176,7 +221,7 @@ ZH_TW = {
     "col_dataset": "資料集", "col_img_size": "影像大小（裁切 / 縮放）", "col_epochs": "epoch 數（評估的）",
     "col_batch": "批次大小", "col_lr": "學習率", "col_optimizer": "最佳化器", "col_scheduler": "學習率排程",
     "col_augment": "資料增強", "col_dropout": "dropout", "col_seed": "亂數種子",
-    "col_train_time": "訓練時間", "col_n": "影像數（訓練 / 驗證 / 測試）",
+    "col_train_time": "訓練時間（凍結：含特徵擷取）", "col_n": "影像數（訓練 / 驗證 / 測試）",
     "col_params": "參數量", "col_trainable": "可訓練（{mode}）", "col_head": "新分類頭",
     "col_macs": "MACs（{img} px）", "col_macs_224": "MACs（224 px）", "col_latency": "延遲（毫秒 / 張）",
     "col_size": "大小（MB）", "col_top1": "ImageNet top-1",
