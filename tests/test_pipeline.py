@@ -239,6 +239,9 @@ def fake_run(p, complete: bool = True, executed: bool = True) -> None:
     RunDir(p.run_dir).adopt()  # a run folder: its manifest lists what the tool wrote
     p.cfg.save(p.run_dir / "config.json")
     if complete:
+        (p.run_dir / "metrics.json").write_text('{"n": {"test": 1, "val": 1}}')
+        for f in ("predictions.csv", "val_predictions.csv"):
+            (p.run_dir / f).write_text("id,label,p_pneumonia\na,1,0.9\n")
         (p.run_dir / "COMPLETE").write_text("{}")
         (p.run_dir / "figures").mkdir(exist_ok=True)
         for f in ("curves.png", "confusion.png"):
@@ -278,6 +281,11 @@ def test_render_only_trains_nothing_and_names_the_missing_runs(recorder, tmp_pat
     assert result.missing == [f"{plans[2].name}: unfinished", f"{plans[3].name}: other settings "
                               f"({plans[3].run_dir} already holds a run with a different config (epochs: 9 -> 2))"]
     assert sum(line.startswith("missing ") for line in lines) == 2
+    (plans[1].run_dir / "predictions.csv").write_text("id,label,p_pneumonia\n")  # truncated: named, left out
+    result, lines = tiny_grid(tmp_path, seeds="0,1", render_only=True)
+    assert recorder["rendered"] == [plans[0].name]
+    assert f"{plans[1].name}: damaged (predictions.csv has 0 rows, metrics say 1: rerun it with xray report " \
+           "--force)" in result.missing
     for p in plans:
         p.run_dir.joinpath("COMPLETE").unlink(missing_ok=True)
     with pytest.raises(XrayError, match="none of the grid's 4 runs is complete"):

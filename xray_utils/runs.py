@@ -383,7 +383,7 @@ def load_run(path: str | Path) -> Run:
     try:
         config = RunConfig.load(rd.config)  # first: an old config format is the likeliest problem
         metrics = json.loads(rd.metrics.read_text(encoding="utf-8"))
-        return Run(
+        run = Run(
             path=rd.path,
             name=metrics.get("run", rd.path.name),
             config=config,
@@ -399,6 +399,30 @@ def load_run(path: str | Path) -> Run:
         ) from None
     except (OSError, ValueError, KeyError) as e:
         raise XrayError(f"{rd.path} is damaged: {e}", "rerun it with --force") from None
+    problem = damage(rd.path)
+    if problem:
+        raise XrayError(f"{rd.path} is damaged: {problem}", "rerun it with --force")
+    return run
+
+
+def damage(path: str | Path) -> str | None:
+    """What is wrong with a complete run's files, read cheaply (row counts against metrics.json), or None:
+    a truncated predictions.csv must be named, not compared as if tested on other images."""
+    rd = RunDir(path)
+    try:
+        n = json.loads(rd.metrics.read_text(encoding="utf-8"))["n"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "metrics.json cannot be read"
+    for file, split in ((rd.predictions, "test"),):
+        try:
+            with open(file, encoding="utf-8") as f:
+                rows = max(sum(1 for line in f if line.strip()) - 1, 0)
+        except OSError:
+            return f"{file.name} is missing"
+        expected = n.get(split) if isinstance(n, dict) else None
+        if isinstance(expected, int) and rows != expected:
+            return f"{file.name} has {rows} rows, metrics say {expected}"
+    return None
 
 
 def collect(root: str | Path) -> list[Run]:

@@ -24,7 +24,7 @@ from .. import atomic, settings
 from ..config import RunConfig
 from ..errors import ConfigError, DataError, XrayError
 from ..report_text import LANGS, text
-from ..runs import RunDir, check_report_folder
+from ..runs import RunDir, check_report_folder, damage
 from . import grid, jobs, notebooks, render
 from .grid import NOTEBOOK_ANALYSIS, NOTEBOOK_DATA, RunPlan
 
@@ -87,7 +87,11 @@ def grid_status(plans: list[RunPlan]) -> dict[str, str]:
         except ConfigError as e:
             status[plan.name] = f"other settings ({e.message})"
             continue
-        status[plan.name] = {"complete": "complete", "new": "not trained"}.get(state, "unfinished")
+        status[plan.name] = {"complete": "complete", "new": "not trained", "replace": "not trained"}.get(
+            state, "unfinished")
+        problem = damage(plan.run_dir) if state == "complete" else None
+        if problem:  # named and left out, never read as a run tested on other images
+            status[plan.name] = f"damaged ({problem}: rerun it with xray report --force)"
     return status
 
 
