@@ -379,7 +379,8 @@ def test_paired_auc_test_matches_sklearn_and_detects_a_real_difference():
     good = np.clip(0.5 + (y - 0.5) * 0.6 + rng.normal(0, 0.2, 400), 0, 1)
     poor = np.clip(0.5 + (y - 0.5) * 0.1 + rng.normal(0, 0.3, 400), 0, 1)
     out = evaluate.paired_auc_test(y, good, poor, n_boot=500)
-    assert out["auc_a"] == pytest.approx(roc_auc_score(y, good)) and out["auc_b"] == pytest.approx(roc_auc_score(y, poor))
+    assert out["auc_a"] == pytest.approx(roc_auc_score(y, good))
+    assert out["auc_b"] == pytest.approx(roc_auc_score(y, poor))
     assert out["lo"] <= out["diff"] <= out["hi"] and out["lo"] > 0 and out["pvalue"] < 1e-4
     same = evaluate.paired_auc_test(y, good, good, n_boot=200)
     assert (same["diff"], same["pvalue"]) == (0.0, 1.0)
@@ -388,8 +389,8 @@ def test_paired_auc_test_matches_sklearn_and_detects_a_real_difference():
     y4, a4, b4 = (np.repeat(v[:100], 4) for v in (y, good, poor))
     assert evaluate.paired_auc_test(y4, a4, b4, n_boot=500, groups=groups)["pvalue"] > \
         evaluate.paired_auc_test(y4, a4, b4, n_boot=500)["pvalue"]
-    df = evaluate.pairwise_comparisons({"good": (y, good, 0.5), "poor": (y, poor, 0.5), "mid": (y, (good + poor) / 2, 0.5)},
-                                       n_boot=200)
+    runs = {"good": (y, good, 0.5), "poor": (y, poor, 0.5), "mid": (y, (good + poor) / 2, 0.5)}
+    df = evaluate.pairwise_comparisons(runs, n_boot=200)
     assert df["p_mcnemar_holm"].tolist() == pytest.approx(evaluate.holm(df["p_mcnemar"].tolist()))
     assert df["p_auc_holm"].tolist() == pytest.approx(evaluate.holm(df["p_auc"].tolist()))
     assert bool(df["auc_significant"].iloc[0])
