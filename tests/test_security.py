@@ -257,3 +257,19 @@ def test_a_data_dir_that_is_a_file_is_named_as_such(tmp_path, capsys):
                      "--data-dir", str(tmp_path / "x.npz"), "--out", str(tmp_path / "run")]) != 0
     err = capsys.readouterr().err
     assert "is a file" in err and "--dataset pneumoniamnist" in err and "Kaggle" not in err
+
+
+@pytest.mark.parametrize("raised", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                                    RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't "
+                                                 "allocate memory: you tried to allocate 40000000000 bytes"),
+                                    MemoryError()])
+def test_running_out_of_memory_is_one_line_naming_the_sizes(raised):
+    from xray_utils.training import train
+
+    cfg = RunConfig(img_size=1024, batch_size=64)
+    with pytest.raises(XrayError, match="out of memory at img_size 1024, batch 64") as e, \
+            train.out_of_memory_is_an_error(cfg):
+        raise raised
+    assert "--batch-size" in e.value.hint and "--img-size" in e.value.hint
+    with pytest.raises(RuntimeError, match="something else"), train.out_of_memory_is_an_error(cfg):
+        raise RuntimeError("something else")  # any other error stays what it is
