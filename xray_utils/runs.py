@@ -189,12 +189,14 @@ class RunDir:
     def clear(self) -> None:
         """Remove the files an earlier run wrote here (its manifest), and nothing else: a file the user
         put in the folder stays. The lock (held by whoever clears) and the manifest itself stay."""
-        keep = {".lock"}
-        for name in self.manifest_files():
+        listed = self.manifest_files()
+        # the lock, and the executed notebook that `xray report` is writing while this very run starts
+        keep = {".lock", *(f for f in listed if f.endswith(".ipynb") and "/" not in f)}
+        for name in listed:
             p = self.path / name
             if name not in keep and (p.is_symlink() or p.is_file()):
                 p.unlink()  # a symlink itself, never its target
-        left = [f for f in sorted(keep) if os.path.lexists(self.path / f)]
+        left = sorted(keep)  # listed even before they exist: whoever writes them is this tool
         atomic.write_json(self.path / atomic.MANIFEST, {"kind": "run", "files": left})
 
     # ---- one owner ---------------------------------------------------------------------------------
