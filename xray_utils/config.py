@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import errors
 from .errors import ConfigError
 
 # the largest crop and resize accepted: a bigger one would only run out of memory (ResNet18 at 1024 px and
@@ -193,6 +194,9 @@ class RunConfig:
         if not isinstance(d, dict):
             raise ConfigError(f"config file {path} must hold a JSON object of settings")
         return cls.from_dict(d, source=str(path))
+
+
+errors.register_settings(RunConfig.__dataclass_fields__)  # a hint's --flag becomes a notebook's setting
 
 
 def _validate(cfg: RunConfig) -> None:

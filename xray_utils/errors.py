@@ -143,10 +143,15 @@ def _literal(value: str | None, negated: bool = False, json: bool = False) -> st
     return value if re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", value) else f'"{value}"'
 
 
-def _is_setting(name: str) -> bool:
-    from .config import RunConfig  # here, not at the top: config imports this module
+_SETTINGS: set[str] = set()  # RunConfig's fields, told by config.py (config imports this module, never the reverse)
 
-    return name in RunConfig.__dataclass_fields__
+
+def register_settings(names) -> None:
+    _SETTINGS.update(names)
+
+
+def _is_setting(name: str) -> bool:
+    return name in _SETTINGS
 
 
 def in_notebook() -> bool:

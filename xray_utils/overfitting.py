@@ -40,7 +40,6 @@ STRONG_RISE = 0.25  # ... strong overfitting
 NOISE_SES = 2.0  # ... and the absolute rise must exceed this many standard errors of the validation loss
 MIN_ABS_RISE = 0.01  # ... and never less than this (a loss rising by < 0.01 is not graded as overfitting)
 
-GRADES = ("none", "mild", "strong", "n/a")  # n/a: too few epochs to tell
 # Why a run got its grade:
 #   improving: validation loss was lowest at the last epoch
 #   flat:      it bottomed out earlier, but ended less than MILD_RISE above its minimum

@@ -44,6 +44,7 @@ try:
 except ImportError:  # Windows: no flock; a run directory is then not guarded against a second process
     fcntl = None
 
+FIGURES = ("curves.png", "confusion.png")  # figures/: what the training notebooks save (report.save_run_figures)
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 CALLERS = ("cli", "notebook")
 # how a fix is phrased where the run was started: a command line or a notebook's parameters cell
@@ -69,6 +70,7 @@ class RunDir:
     best_checkpoint = property(lambda self: self.path / "best.pt")
     log = property(lambda self: self.path / "train.log")
     figures = property(lambda self: self.path / "figures")
+    figure_files = property(lambda self: [self.path / "figures" / name for name in FIGURES])
     lock_file = property(lambda self: self.path / ".lock")
     marker = property(lambda self: self.path / "COMPLETE")
 

@@ -3,7 +3,7 @@
 Headings, table labels and sentence templates only: the numbers are filled in by ``report`` from the run
 directories, so no sentence here can claim a result the runs do not show. ``text(lang, key, **values)``
 picks the language and formats the template. The tables: ``en`` and ``zh_tw`` (one key set); Task A's
-English descriptions live beside the models (models.DESCRIPTIONS), the Chinese ones in ``zh_tw``.
+English descriptions live beside the models (models.SPECS[backbone].description), the Chinese ones in ``zh_tw``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def text(lang: str, key: str, **values) -> str:
 
 
 def description(lang: str, backbone: str, english: str) -> str:
-    """Task A's description of ``backbone`` in ``lang`` (``english`` is models.DESCRIPTIONS[backbone])."""
+    """Task A's description of ``backbone`` in ``lang`` (``english`` is models.SPECS[backbone].description)."""
     if check_lang(lang) == "zh-TW":
         return DESCRIPTIONS_ZH_TW.get(backbone, english)
     return english
