@@ -14,12 +14,13 @@ in the report's language. The rules a reader relies on:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from ..evaluate import ALPHA, seed_summary
 from ..report_text import text
 from .html import fmt_mean_sd, fmt_metric, fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread
 
+T = TypeVar("T")
 FINDING_METRICS = ("accuracy", "sensitivity", "specificity", "f1", "roc_auc")
 SEED_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "roc_auc")  # mean ± SD across seeds
 
@@ -105,10 +106,19 @@ class Kind:
         return fmt_mean_sd(metric, s["mean"], s["sd"])
 
 
+def group_by_kind(runs: Iterable[T], kind: Callable[[T], str], seed: Callable[[T], int]) -> dict[str, list[T]]:
+    """The one grouping of runs into kinds (``Report.kinds`` and ``kinds``): kind -> its runs, lowest seed
+    first, the kinds in order of first appearance."""
+    out: dict[str, list[T]] = {}
+    for run in runs:
+        out.setdefault(kind(run), []).append(run)
+    return {k: sorted(members, key=seed) for k, members in out.items()}
+
+
 def kinds(cmp: Comparison) -> list[Kind]:
     """The kinds in order of first appearance, each with its runs sorted by seed."""
-    order = list(dict.fromkeys(r.kind for r in cmp.runs))
-    return [Kind(k, tuple(sorted((r for r in cmp.runs if r.kind == k), key=lambda r: r.seed))) for k in order]
+    grouped = group_by_kind(cmp.runs, lambda r: r.kind, lambda r: r.seed)
+    return [Kind(k, tuple(members)) for k, members in grouped.items()]
 
 
 def has_seeds(cmp: Comparison) -> bool:
