@@ -23,6 +23,7 @@ from xray_utils.report import (
     overfitting_view,
     settings_view,
     statistics_view,
+    task_e,
     tasks_view,
 )
 from xray_utils.report import html as report_html
@@ -158,11 +159,11 @@ def test_load_picks_the_named_runs_and_refuses_unfinished_ones(root):
 
 def test_task_e_rows_carry_each_runs_metrics(root):
     r = report.Report.load(root, reference=REFERENCE)
-    rows = tasks_view.task_e_rows(r, "test")
+    rows = task_e.task_e_rows(r, "test")
     assert [row["run"] for row in rows] == r.names  # synthetic data: no HW3 row
     for run, row in zip(r.runs, rows, strict=True):
         assert row["accuracy"].startswith(f'<span class="value">{100 * run.metrics["test"]["accuracy"]:.2f}%')
-    youden = tasks_view.task_e_rows(r, "test_youden")
+    youden = task_e.task_e_rows(r, "test_youden")
     assert youden[0]["threshold"] == f'{r.runs[0].metrics["threshold_youden"]:.3f}'
 
 
@@ -191,7 +192,7 @@ def test_figures_are_png_outputs_and_reading_a_run_writes_nothing(root, shown):
 def test_roc_legend_quotes_the_tables_auc(root):
     r = report.Report.load(root)
     labels = tasks_view.legend_labels(r)
-    rows = {row["run"]: row for row in tasks_view.task_e_rows(r, "test")}
+    rows = {row["run"]: row for row in task_e.task_e_rows(r, "test")}
     for run in r.runs:
         auc = report.fmt_num(run.metrics["test"]["roc_auc"])
         assert labels[run.config.run_kind][0] == f"{run.config.run_kind} (AUC {auc})"
@@ -233,9 +234,9 @@ def test_every_backbone_has_a_traditional_chinese_description():
     from xray_utils import models
     from xray_utils.report_text import DESCRIPTIONS_ZH_TW, description
 
-    assert set(DESCRIPTIONS_ZH_TW) == set(models.DESCRIPTIONS)
-    assert description("en", "resnet18", models.DESCRIPTIONS["resnet18"]) == models.DESCRIPTIONS["resnet18"]
-    assert "殘差" in description("zh-TW", "resnet18", models.DESCRIPTIONS["resnet18"])
+    assert set(DESCRIPTIONS_ZH_TW) == set(models.SPECS)
+    assert description("en", "resnet18", models.SPECS["resnet18"].description) == models.SPECS["resnet18"].description
+    assert "殘差" in description("zh-TW", "resnet18", models.SPECS["resnet18"].description)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def test_learning_curve_runs_stay_out_of_tasks_b_to_e(tmp_path):
     r = report.Report([full, part])
     assert r.names == [full.name] and [x.name for x in r.learning_runs] == [part.name]
     assert [x.name for x in r.all_runs] == [full.name, part.name]
-    assert [row["run"] for row in tasks_view.task_e_rows(r)] == [full.name]
+    assert [row["run"] for row in task_e.task_e_rows(r)] == [full.name]
     with pytest.raises(XrayError, match="full-data"):
         report.Report([part])
 
@@ -321,15 +322,15 @@ def test_hw3_row_only_on_kaggles_test_set_at_224_px(tmp_path):
     kaggle_labels = np.array([0] * 234 + [1] * 390)
     kaggle = make_run(tmp_path, kaggle_labels, noisy(kaggle_labels, 0.85, 0), dataset="folder", img_size=224)
     r = report.Report([kaggle], reference=REFERENCE)
-    ref = tasks_view.task_e_rows(r)[-1]
+    ref = task_e.task_e_rows(r)[-1]
     assert ref["_reference"] and ref["accuracy"] == "83.93%" and ref["loss"] == "0.3490"
     assert ref["run"] == "the earlier homework's model (HW3), reported, not computed here"
-    assert tasks_view.reference_left_out(r) is None
+    assert task_e.reference_left_out(r) is None
     assert any("HW3" in s for s in r.findings())
 
     small = report.Report([make_run(tmp_path, LABELS, noisy(LABELS, 0.85, 0))], reference=REFERENCE)
-    assert not any(row.get("_reference") for row in tasks_view.task_e_rows(small))
-    sentence = tasks_view.reference_left_out(small)
+    assert not any(row.get("_reference") for row in task_e.task_e_rows(small))
+    sentence = task_e.reference_left_out(small)
     assert "left out" in sentence and "83.93%" in sentence and "image size 32 px" in sentence
     assert not any("HW3" in s for s in small.findings())
     assert "from-scratch" not in " ".join(report_text.EN.values())  # the homework never says so
@@ -411,3 +412,41 @@ def test_reference_and_youden_sentences():
                                                     ref_loss="0.3490", above=1, n=2, sure=1)
     assert findings.youden_sentence(cmp) == text("en", "youden_shift", lo="-5.00", hi="+10.00")
     assert findings.reference_sentence(Comparison("en", runs)) is None
+
+
+# ----------------------------------------------------------------------------------------------------
+# the Task E table reads the metric registry
+
+
+def test_a_metric_registered_alone_appears_in_task_e_with_its_interval(tmp_path, monkeypatch):
+    """One registry entry (and its texts) is all a new metric needs: its column, value and 95% interval
+    reach both Task E tables and the training notebooks' table, computed from predictions.csv."""
+    from xray_utils import metrics
+
+    p = noisy(LABELS, 0.8, 0)
+    run = make_run(tmp_path, LABELS, p)
+    mean_p = metrics.Metric("mean_p", "metric_mean_p", "num", "mean", True, None,
+                            lambda y, p, threshold, w, logits=None: (w @ p) / w.sum(1))
+    for table in (report_text.EN, report_text.ZH_TW):
+        monkeypatch.setitem(table, "metric_mean_p", "mean P(pneumonia)")
+    metrics.register(mean_p)
+    try:
+        r = report.Report([run])
+        assert ("mean_p", "mean P(pneumonia)") in task_e.task_e_columns(r)
+        values = r.task_e("test")[run.name]
+        lo, hi = values["ci"]["mean_p"]
+        # independently: the mean, and a normal interval for a mean stratified by class (the bootstrap
+        # resamples within class; every image is its own patient here)
+        n = len(p)
+        se = np.sqrt(sum((LABELS == k).sum() ** 2 * p[LABELS == k].var(ddof=1) / (LABELS == k).sum()
+                         for k in (0, 1))) / n
+        assert values["mean_p"] == pytest.approx(p.mean())
+        assert lo < p.mean() < hi
+        assert (lo, hi) == pytest.approx((p.mean() - 1.96 * se, p.mean() + 1.96 * se), abs=0.25 * 1.96 * se)
+        cell = task_e.task_e_rows(r, "test")[0]["mean_p"]
+        assert f'<span class="value">{p.mean():.4f}</span>' in cell and f"[{lo:.3f}, {hi:.3f}]" in cell
+        assert "[" in task_e.task_e_rows(r, "test_youden")[0]["mean_p"]
+        assert 'data-metric="mean_p"' in task_e.run_table(run) and 'data-metric="mean_p"' in task_e.task_e_table(r)
+    finally:
+        metrics.unregister("mean_p")
+    assert "mean_p" not in task_e.task_e_table(report.Report([run]))
