@@ -273,3 +273,20 @@ def test_running_out_of_memory_is_one_line_naming_the_sizes(raised):
     assert "--batch-size" in e.value.hint and "--img-size" in e.value.hint
     with pytest.raises(RuntimeError, match="something else"), train.out_of_memory_is_an_error(cfg):
         raise RuntimeError("something else")  # any other error stays what it is
+
+
+def test_a_full_disk_inside_torch_saves_zip_writer_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    def full_disk(obj, f):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:  # torch's zip writer turns it into this on closing the archive
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 347328 vs 347216")  # noqa: B904
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    (tmp_path / "best.pt").write_bytes(b"previous")
+    with pytest.raises(XrayError, match=f"cannot write best.pt: no space left on {tmp_path}"):
+        atomic.torch_save({"x": 1}, tmp_path / "best.pt")
+    assert (tmp_path / "best.pt").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt"]  # no temporary file left
