@@ -175,18 +175,23 @@ def test_header_says_plainly_when_weights_were_not_pretrained(root):
     assert "並未使用 ImageNet" in settings_view.weights_sentence(report.Report(r.runs, "zh-TW"))
 
 
-def test_figures_are_png_outputs_and_reading_a_run_writes_nothing(root, shown):
+def test_figures_are_png_outputs_and_reading_a_run_writes_nothing(root, shown, monkeypatch):
     r = report.Report.load(root)
     r.show_task_bc()
     images = [o for o in shown if type(o).__name__ == "Image"]
     assert len(images) == 2 * len(r.runs) and all(o.format == "png" for o in images)
     assert all(o.data.startswith(b"\x89PNG") for o in images)
     assert not any(RunDir(run.path).figures.exists() for run in r.runs)  # drawn in memory, not saved
-    # the training notebooks' explicit call saves them, and the report then shows those very files
+    # the training notebooks' explicit call saves them (in the notebook's language); the report still draws
+    # its own from the run's data, in the report's language
     curves, confusion = report.save_run_figures(r.runs[0].path)
+    drawn = []
+    real = plots.training_curves
+    monkeypatch.setattr(plots, "training_curves", lambda *a, **k: drawn.append(k["lang"]) or real(*a, **k))
     shown.clear()
-    r.show_task_bc()
-    assert [o.data for o in shown if type(o).__name__ == "Image"][:2] == [curves.read_bytes(), confusion.read_bytes()]
+    report.Report.load(root, lang="zh-TW").show_task_bc()
+    assert drawn == ["zh-TW"] * len(r.runs)
+    assert curves.read_bytes() not in [o.data for o in shown if type(o).__name__ == "Image"]
 
 
 def test_roc_legend_quotes_the_tables_auc(root):
