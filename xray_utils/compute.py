@@ -7,7 +7,7 @@ on a 2-core AMX machine, ResNet18 trains 3.0x and SqueezeNet 2.45x faster than f
 convolutions run on the matrix units and want NHWC. Elsewhere bf16 is emulated and slower than fp32, so
 ``auto`` stays fp32 there, still channels_last where torch's CPU convolutions are oneDNN's on AVX2 or wider
 vector units (asked of torch): on a 2-core AVX2 AMD EPYC without bf16, an fp32 train step at 224 px measured
-SqueezeNet 1.16-1.33x and ResNet18 1.03-1.09x faster in NHWC (``make bench``'s channels_last_fp32).
+SqueezeNet 1.16-1.56x faster and ResNet18 at par (0.96-1.09x) in NHWC (``make bench``'s channels_last_fp32).
 Weights, gradients and optimiser state stay fp32 in every case: autocast only lowers the precision of the
 matmuls and convolutions inside the forward pass.
 """
