@@ -36,12 +36,16 @@ def every_import(path: Path) -> set[str]:
 
     Relative imports are resolved. ``from pkg import name`` counts as an import of ``pkg.name`` when that is
     a module, else of ``pkg`` itself (its ``__init__``, which re-exports the name from the module it imports).
+    A package ``__init__`` that names one of its submodules in a string (a lazy re-export through
+    ``importlib``, PEP 562) counts as importing it.
     """
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
+        if path.name == "__init__.py" and isinstance(node, ast.Constant) and f"{me}.{node.value}" in MODULES:
+            names.add(f"{me}.{node.value}")
+        elif isinstance(node, ast.Import):
             names.update(a.name for a in node.names if a.name.split(".")[0] == "xray_utils")
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -121,6 +125,7 @@ def test_every_import_is_counted_function_level_type_checking_and_package_reexpo
     assert "xray_utils.training" in graph["xray_utils.cli"]  # in a function: from . import training
     assert graph["xray_utils.training"] >= {"xray_utils.training.train", "xray_utils.training.evaluation"}
     assert "xray_utils.runs" in graph["xray_utils.training.checkpoint"]  # from ..runs import RunDir
+    assert "xray_utils.pipeline.build" in graph["xray_utils.pipeline"]  # a lazy re-export (PEP 562)
 
 
 def test_no_import_cycles_anywhere_in_the_package():
