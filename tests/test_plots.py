@@ -209,12 +209,21 @@ def test_a_zh_tw_figure_is_labelled_in_zh_tw_and_every_glyph_renders(tmp_path):
             {name: (y, np.clip(p + 0.1 * k, 0, 1), 0.5) for k, name in enumerate(RUNS[:2])}, n_boot=50), lang="zh-TW"),
             {zh("pvalue_title_patient", alpha=evaluate.ALPHA)}),
     }
-    english = {"loss", "accuracy", "epoch", "train", "validation", "predicted", "true", "ROC curve", "precision",
+    per_image = pd.DataFrame({"split": ["train", "test"] * 4, "label": [0, 1] * 4})
+    sizes = pd.DataFrame({"width": [100, 120, 90, 110], "height": [100, 100, 80, 95], "label": [0, 1, 0, 1]})
+    figures |= {
+        "balance": (plots.class_balance(per_image, lang="zh-TW"), {zh("split"), zh("images")}),
+        "intensity": (plots.intensity_histograms({"NORMAL": np.arange(50, dtype=np.uint8)}, lang="zh-TW"),
+                      {zh("pixel_value"), zh("density")}),
+        "sizes": (plots.size_distribution(sizes, lang="zh-TW"), {zh("width"), zh("height"), zh("aspect")}),
+    }
+    english = {"loss", "accuracy", "epoch", "split", "density", "pixel value", "train", "validation", "predicted",
+               "true", "ROC curve", "precision",
                "reliability", "images", "perfect calibration"}
     for name, (fig, expected) in figures.items():
         words = _words(fig)
         assert expected <= words, (name, expected - words)
-        assert not words & english, (name, words & english)
+        assert not (words - {"train", "test"}) & english, (name, words & english)  # split names are data
         assert any("\u4e00" <= ch <= "\u9fff" for w in words for ch in w), name
     if plots.use_cjk_fonts():  # with a CJK font installed, no glyph is missing (no tofu boxes)
         with warnings.catch_warnings():

@@ -316,7 +316,7 @@ def _class_name(label) -> str:
     return CLASS_NAMES[int(label)] if isinstance(label, (int, np.integer)) and 0 <= label < 2 else str(label)
 
 
-def class_balance(counts: pd.DataFrame) -> Figure:
+def class_balance(counts: pd.DataFrame, lang: str = "en") -> Figure:
     """Images per split and class as grouped bars with counts.
 
     ``counts`` is either a table (index = split, columns = class) or one row per image with columns
@@ -337,13 +337,13 @@ def class_balance(counts: pd.DataFrame) -> Figure:
                       label=str(cls), color=CLASS_COLOURS.get(str(cls)))
         ax.bar_label(bars, fontsize="small")
     ax.set_xticks(x, [str(s) for s in table.index])
-    ax.set(xlabel="split", ylabel="images")
+    ax.set(xlabel=_t(lang, "split"), ylabel=_t(lang, "images"))
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def intensity_histograms(samples: Mapping[str, np.ndarray]) -> Figure:
+def intensity_histograms(samples: Mapping[str, np.ndarray], lang: str = "en") -> Figure:
     """Pixel-value distributions per class (density, so classes of different size compare)."""
     fig = _figure(6, 3.6)
     ax = fig.subplots()
@@ -354,14 +354,14 @@ def intensity_histograms(samples: Mapping[str, np.ndarray]) -> Figure:
         bins = np.arange(257) - 0.5 if values.dtype == np.uint8 else 64
         ax.hist(values, bins=bins, density=True, histtype="step", lw=1.5, label=str(name),
                 color=CLASS_COLOURS.get(str(name)))
-    ax.set(xlabel="pixel value", ylabel="density")
+    ax.set(xlabel=_t(lang, "pixel_value"), ylabel=_t(lang, "density"))
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
     ax.grid(alpha=0.3)
     return fig
 
 
-def size_distribution(sizes: pd.DataFrame) -> Figure:
+def size_distribution(sizes: pd.DataFrame, lang: str = "en") -> Figure:
     """Image width vs height per class, and the distribution of aspect ratios (width / height)."""
     _require(sizes, ("width", "height", "label"), "size_distribution")
     fig = _figure(9, 3.6)
@@ -372,8 +372,8 @@ def size_distribution(sizes: pd.DataFrame) -> Figure:
         ax_wh.scatter(group["width"], group["height"], s=8, alpha=0.5, label=name, color=colour)
         ax_ratio.hist(group["width"] / group["height"], bins=30, histtype="step", lw=1.5, label=name,
                       color=colour)
-    ax_wh.set(xlabel="width (px)", ylabel="height (px)")
-    ax_ratio.set(xlabel="aspect ratio (width / height)", ylabel="images")
+    ax_wh.set(xlabel=_t(lang, "width"), ylabel=_t(lang, "height"))
+    ax_ratio.set(xlabel=_t(lang, "aspect"), ylabel=_t(lang, "images"))
     for ax in (ax_wh, ax_ratio):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

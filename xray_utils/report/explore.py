@@ -31,7 +31,7 @@ def show_split_counts(splits, lang: str = "en") -> None:
     show_html(paragraph(text(lang, "data_source", source=splits.source))
               + table_html(split_count_rows(splits), cols, "split-counts", row_key=None))
     frame = pd.DataFrame([{"split": s.name, "label": int(y)} for s in splits for y in s.labels])
-    show_figure(plots.class_balance(frame))
+    show_figure(plots.class_balance(frame, lang=lang))
     if splits.skipped:
         show_html(paragraph(text(lang, "skipped_images", n=len(splits.skipped),
                                  files=", ".join(splits.skipped[:10]))))
@@ -74,7 +74,7 @@ def show_samples(splits, n: int = 6, lang: str = "en") -> None:
         for i in np.flatnonzero(np.asarray(splits.train.labels) == label)[:n]:
             images.append(np.asarray(splits.train.load(int(i))))
             titles.append(f"{name}\n{splits.train.ids[int(i)]}")
-    show_figure(plots.image_grid(images, titles, ncols=max(1, n)))
+    show_figure(plots.image_grid(images, titles, ncols=max(1, n), lang=lang))
     show_html(paragraph(text(lang, "samples_note", n=n), "xray-note"))
 
 
@@ -97,7 +97,7 @@ def show_intensities(splits, lang: str = "en", per_class: int = 40) -> None:
         # at most ~50k pixels per image: full-size X-rays have millions, the histogram needs far fewer
         pixels[name] = np.concatenate([_every_nth(np.asarray(splits.train.load(int(idx[k]))).ravel(), 50_000)
                                        for k in _evenly(len(idx), per_class)]) if len(idx) else np.array([])
-    show_figure(plots.intensity_histograms(pixels))
+    show_figure(plots.intensity_histograms(pixels, lang=lang))
     show_html(paragraph(text(lang, "intensities_note", n=per_class), "xray-note"))
 
 
@@ -120,4 +120,4 @@ def show_sizes(splits, max_images: int = 300, lang: str = "en") -> None:
             rows.append({"split": split.name, "label": int(split.labels[k]), "width": w, "height": h})
     frame = pd.DataFrame(rows)
     show_html(paragraph(text(lang, "sizes_sampled", n=len(frame), per_split=max_images)))
-    show_figure(plots.size_distribution(frame))
+    show_figure(plots.size_distribution(frame, lang=lang))

@@ -174,6 +174,11 @@ def bullets(sentences: Iterable[str], css_class: str | None = None) -> str:
     return f"<ul{cls}>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences) + "</ul>"
 
 
+def keep_together(fragment: str) -> str:
+    """HTML kept on one printed page (a heading with its intro and a short table): ``break-inside: avoid``."""
+    return f'<div class="xray-keep">{fragment}</div>'
+
+
 def banner(sentence: str) -> str:
     return f'<div class="xray-banner">{html.escape(sentence)}</div>'
 
@@ -208,7 +213,7 @@ h1, h2, h3, :is(h1, h2, h3) + p, :is(h1, h2, h3) + p + p {{ break-after: avoid; 
   /* block, not flex: Chromium honours break-after: avoid between blocks, not between flex items */
   .jp-OutputArea-child, .jp-Cell-outputWrapper, .jp-OutputArea-output {{ display: block; break-inside: auto; }}
   .jp-OutputArea-prompt, .jp-OutputPrompt {{ display: none; }}
-  .jp-OutputArea-child:has(img), .xray-banner, .xray-table tr, p, li {{ break-inside: avoid; }}
+  .jp-OutputArea-child:has(img), .xray-banner, .xray-keep, .xray-table tr, p, li {{ break-inside: avoid; }}
   .jp-OutputArea-child:has(h1, h2, h3), .jp-Cell:has(.jp-RenderedMarkdown :is(h1, h2, h3):last-child) {{
     break-after: avoid; }}
   .xray-table {{ font-size: 0.62em; width: 100%; }}

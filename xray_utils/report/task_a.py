@@ -16,7 +16,7 @@ from torch import nn
 from .. import models
 from ..compute import Compute
 from ..report_text import description
-from .html import fmt_int, fmt_macs, heading, paragraph, show_html, table_html
+from .html import fmt_int, fmt_macs, heading, keep_together, paragraph, show_html, table_html
 
 if TYPE_CHECKING:
     from .core import Report
@@ -179,6 +179,7 @@ def show_task_a(report: Report, device: str = "cpu") -> None:
              paragraph(report.t("task_a_intro", img=rows[0]["img"], device=device_name(device))),
              paragraph(report.t("task_a_latency_caveat"), "xray-note"),
              table_html(shown, _columns(report, rows), "task-a", row_key=None)]
+    parts = [keep_together("".join(parts))]  # printed, the heading stays on the page of its table
     if len(rows) > 1:
         fastest = min(rows, key=lambda r: r["latency_ms"])
         smallest = min(rows, key=lambda r: r["size_mb"])

@@ -50,6 +50,8 @@ EN = {
     "fig_nothing_to_compare": "fewer than two runs: nothing to compare",
     "fig_pvalue_title_patient": "paired p over patients (Holm); * p < {alpha}\nΔ = accuracy row − column (pp)",
     "fig_pvalue_title_image": "paired p over images (Holm); * p < {alpha}\nΔ = accuracy row − column (pp)",
+    "fig_split": "split", "fig_pixel_value": "pixel value", "fig_density": "density", "fig_width": "width (px)",
+    "fig_height": "height (px)", "fig_aspect": "aspect ratio (width / height)",
     "fig_no_images": "no images", "fig_auc": "AUC", "fig_ap": "AP", "fig_n_seeds": "{n} seeds",
     "data_source": "Data: {source}.",
     "split_sizes": "Images: {train} train, {val} validation (for model selection and thresholds), {test} test "

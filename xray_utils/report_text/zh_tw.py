@@ -49,6 +49,8 @@ ZH_TW = {
     "fig_nothing_to_compare": "執行少於兩次：無從比較",
     "fig_pvalue_title_patient": "以病患為單位的成對 p 值（Holm）；* p < {alpha}\nΔ = 準確率（列 − 行，百分點）",
     "fig_pvalue_title_image": "以影像為單位的成對 p 值（Holm）；* p < {alpha}\nΔ = 準確率（列 − 行，百分點）",
+    "fig_split": "資料分割", "fig_pixel_value": "像素值", "fig_density": "密度", "fig_width": "寬度（px）",
+    "fig_height": "高度（px）", "fig_aspect": "長寬比（寬 / 高）",
     "fig_no_images": "沒有影像", "fig_auc": "AUC", "fig_ap": "AP", "fig_n_seeds": "{n} 個亂數種子",
     "data_source": "資料：{source}。",
     "split_sizes": "影像數：訓練 {train} 張、驗證 {val} 張（用於選擇模型與門檻值）、測試 {test} 張"
