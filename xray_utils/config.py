@@ -62,6 +62,9 @@ class RunConfig:
     mnist_size: int | None = None  # PneumoniaMNIST npz size (28, 64, 128, 224); None = largest found, else 224
     synthetic_train: int = 240  # synthetic phantoms: images in train (val is carved out of it)
     synthetic_test: int = 120
+    # synthetic phantoms: a small bright square in the top-left corner of every PNEUMONIA phantom (train and
+    # test), a planted shortcut that the shortcut audit must flag
+    synthetic_shortcut: bool = False
     # preprocessing (homework: Resize 256 bicubic, CenterCrop 224, Grayscale(3), ColorJitter, Normalize)
     img_size: int = 224  # crop size; the resize size scales with it (256/224)
     resize: int | None = None  # None = round(img_size * 256 / 224)

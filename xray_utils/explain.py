@@ -94,11 +94,16 @@ _SPLITS_CACHE: dict[str, data.Splits] = {}
 def _splits(cfg: RunConfig) -> data.Splits:
     # every run of a report shares its data: list / split it once per process
     data_fields = ("dataset", "data_dir", "val_split", "val_fraction", "mnist_size", "synthetic_train",
-                   "synthetic_test", "seed", "strict", "cache_dir")
+                   "synthetic_test", "synthetic_shortcut", "seed", "strict", "cache_dir")
     key = json.dumps({k: getattr(cfg, k) for k in data_fields}, sort_keys=True, default=str)
     if key not in _SPLITS_CACHE:
         _SPLITS_CACHE[key] = data.load_splits(cfg)
     return _SPLITS_CACHE[key]
+
+
+def cached_splits(cfg: RunConfig) -> data.Splits:
+    """The splits of ``cfg``'s data, loaded once per process (the runs of a report share them)."""
+    return _splits(cfg)
 
 
 def _test_positions(split: data.Split, ids: Sequence[str]) -> list[int]:
@@ -146,7 +151,15 @@ def compute_cams(run_dir: str | Path, ids: Sequence[str], target: int = PNEUMONI
     with torch.no_grad():
         probs = torch.softmax(model(x), dim=1)[:, PNEUMONIA].numpy()
     cams = []
-    with GradCAM(model=model, target_layers=[models.cam_layer(model)]) as cam:
+    layer = models.cam_layer(model)
+    # only the CAM layer's weights ask for gradients: the backward pass then stops there instead of running
+    # through the whole backbone (the gradient at the layer's output, all Grad-CAM uses, is the same)
+    if any(True for _ in layer.parameters()):  # (a layer without weights keeps the whole backward pass)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in layer.parameters():
+            p.requires_grad_(True)
+    with GradCAM(model=model, target_layers=[layer]) as cam:
         for start in range(0, len(x), batch_size):
             chunk = x[start:start + batch_size]
             cams.append(cam(input_tensor=chunk, targets=[ClassifierOutputTarget(target)] * len(chunk)))

@@ -1,6 +1,8 @@
 """Source: synthetic chest-radiograph phantoms, for tests and the offline demo (not real X-rays). Fixed by
 DATA_SEED, so every run sees the same images; two images per phantom patient, so the patient split is
-exercised as on the real data."""
+exercised as on the real data. ``synthetic_shortcut`` plants a shortcut for the audit to find: a small bright
+square in the top-left corner of every PNEUMONIA phantom (train and test), outside the audit's lung region
+(``audit.regions``), drawn after the phantom so the phantoms themselves are the same with and without it."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from ..config import RunConfig
 from .split import DATA_SEED, Split
 
 SYNTHETIC_SIZE = 128
+# the planted marker, as fractions of the phantom: inside the centre crop (which keeps 224/256 of each side)
+# and above and left of the lung fields, so the audit's lung region never covers it
+MARKER_BOX = (0.08, 0.16)  # from, to; the same for x and y
 
 
 def synthetic_phantom(rng: np.random.Generator, size: int, pneumonia: bool) -> np.ndarray:
@@ -42,16 +47,27 @@ def synthetic_phantom(rng: np.random.Generator, size: int, pneumonia: bool) -> n
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 
-def _synthetic_split(name: str, n: int, seed: int) -> Split:
+def draw_marker(img: np.ndarray) -> np.ndarray:
+    """The phantom with the planted shortcut: a white square in its top-left corner (a copy)."""
+    out = img.copy()
+    lo, hi = (round(f * img.shape[0]) for f in MARKER_BOX)
+    out[lo:hi, lo:hi] = 255
+    return out
+
+
+def _synthetic_split(name: str, n: int, seed: int, shortcut: bool = False) -> Split:
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) < round(0.65 * n)).astype(np.int64)  # the real data's share, about
     images = np.stack([synthetic_phantom(rng, SYNTHETIC_SIZE, bool(y)) for y in labels])
+    if shortcut:
+        images[labels == 1] = [draw_marker(img) for img in images[labels == 1]]
     ids = [f"{name}/synthetic-{i:05d}" for i in range(n)]
     patients = [f"{name}-patient{i // 2:05d}" for i in range(n)]  # two images per phantom patient
     return Split(name, ids, labels, patients, images=images)
 
 
 def synthetic_source(cfg: RunConfig) -> tuple[dict[str, Split], str, list[str]]:
-    raw = {"train": _synthetic_split("train", cfg.synthetic_train, DATA_SEED),
-           "test": _synthetic_split("test", cfg.synthetic_test, DATA_SEED + 1)}
-    return raw, f"synthetic phantoms (not real X-rays), {SYNTHETIC_SIZE}x{SYNTHETIC_SIZE} px", []
+    raw = {"train": _synthetic_split("train", cfg.synthetic_train, DATA_SEED, cfg.synthetic_shortcut),
+           "test": _synthetic_split("test", cfg.synthetic_test, DATA_SEED + 1, cfg.synthetic_shortcut)}
+    marker = ", a bright corner marker on every PNEUMONIA phantom (planted shortcut)" if cfg.synthetic_shortcut else ""
+    return raw, f"synthetic phantoms (not real X-rays), {SYNTHETIC_SIZE}x{SYNTHETIC_SIZE} px{marker}", []

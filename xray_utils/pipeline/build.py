@@ -72,7 +72,8 @@ def check_data_and_weights(cfgs: list[RunConfig]) -> str:
 def cell_state(plan: RunPlan, force: bool) -> str:
     """"reused" (complete, with its executed notebook and figures), else what running it will do."""
     state = RunDir(plan.run_dir).reuse_state(plan.cfg, force=force, caller="cli")
-    if state == "complete" and plan.executed.exists() and all(f.exists() for f in RunDir(plan.run_dir).figure_files):
+    figures = [plan.run_dir / "figures" / f for f in ("curves.png", "confusion.png")]
+    if state == "complete" and plan.executed.exists() and all(f.exists() for f in figures):
         return "reused"
     return "resuming" if state == "resume" else "training" if state != "complete" else "showing"
 

@@ -16,8 +16,12 @@ import numpy as np
 from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 
-from .. import metrics, plots
+from .. import plots
 from ..report_text import FONT_FAMILY
+
+RATE_METRICS = ("accuracy", "sensitivity", "specificity", "precision", "npv")
+TABLE_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "roc_auc")  # Task E columns
+
 
 # ----------------------------------------------------------------------------------------------------
 # numbers as text (the only place numbers are formatted)
@@ -35,21 +39,16 @@ def fmt_num(v: float | None, digits: int = 4) -> str:
     return "n/a" if _missing(v) else f"{v:.{digits}f}"
 
 
-def is_rate(metric: str) -> bool:
-    """A metric shown as a percentage: the registry's ``fmt`` "pct" (accuracy, sensitivity, ...)."""
-    return metric in metrics.METRICS and metrics.METRICS[metric].fmt == "pct"
-
-
 def fmt_metric(metric: str, v: float | None) -> str:
-    """A registered metric as its ``fmt`` says: rates as percentages (83.93%), the rest with 4 decimals (0.3490)."""
-    return fmt_pct(v) if is_rate(metric) else fmt_num(v)
+    """accuracy-like rates as percentages (83.93%), everything else with 4 decimals (0.3490)."""
+    return fmt_pct(v) if metric in RATE_METRICS else fmt_num(v)
 
 
 def fmt_spread(metric: str, sd: float | None) -> str:
     """A standard deviation in the metric's unit: percentage points for rates (1.20 pp), else 0.0123."""
     if _missing(sd):
         return "n/a"
-    return f"{100 * sd:.2f} pp" if is_rate(metric) else fmt_num(sd)
+    return f"{100 * sd:.2f} pp" if metric in RATE_METRICS else fmt_num(sd)
 
 
 def fmt_mean_sd(metric: str, mean: float | None, sd: float | None) -> str:

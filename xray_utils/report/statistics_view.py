@@ -9,18 +9,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import plots
-from .findings import has_seeds, pair_sentences, verdict
+import pandas as pd
+
+from .. import evaluate, plots
+from .findings import PairTest, has_seeds, pair_sentences, verdict
 from .html import bullets, fmt_p, fmt_pp, heading, paragraph, show_figure, show_html, table_html
 
 if TYPE_CHECKING:  # the Report imports this module
     from .core import Report
 
 
+def bootstrap_info(report: Report) -> dict:
+    """metrics.json's ``bootstrap`` of the report's runs; runs written before it resampled images, 1000 times."""
+    info = report.runs[0].metrics.get("bootstrap")
+    if info:
+        return info
+    return {"unit": "image", "n_resamples": 1000, "n_units": int(report.runs[0].metrics["test"]["n"])}
+
+
 def bootstrap_sentence(report: Report) -> str:
     """"patients resampled within class (202 patients, 1000 resamples)", in the report's language."""
-    info = report.bootstrap_info()
+    info = bootstrap_info(report)
     return report.t(f"bootstrap_{info['unit']}", units=info.get("n_units", "?"), n=info.get("n_resamples", "?"))
+
+
+def pairwise(report: Report) -> pd.DataFrame:
+    """Every pair of the kinds' representative runs (lowest seed), patients resampled."""
+    return evaluate.pairwise_comparisons({r.name: (r.y, r.p, 0.5) for r in report.main}, groups=report.patients)
+
+
+def pair_tests(df: pd.DataFrame) -> tuple[PairTest, ...]:
+    return tuple(PairTest(a=r.a, b=r.b, diff=float(r.diff), lo=float(r.diff_lo), hi=float(r.diff_hi),
+                          p_holm=float(r.p_holm)) for r in df.itertuples(index=False))
 
 
 def show_statistics(report: Report) -> None:
@@ -34,7 +54,7 @@ def show_statistics(report: Report) -> None:
              "p_holm": fmt_p(p.p_holm), "p_mcnemar": fmt_p(mcnemar), "verdict": verdict(cmp, p)}
             for p, mcnemar in zip(cmp.pairs, df["p_mcnemar"], strict=True)]
     cols = [(k, report.t(f"col_{k}")) for k in ("pair", "diff", "p_holm", "p_mcnemar", "verdict")]
-    info = report.bootstrap_info()
+    info = bootstrap_info(report)
     notes = [report.t("stats_intro", n=report.runs[0].metrics["test"]["n"], m=len(df),
                       unit=report.t(f"unit_{info['unit']}"), method=bootstrap_sentence(report)),
              report.t("stats_mcnemar")]

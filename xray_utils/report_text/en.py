@@ -122,6 +122,77 @@ EN = {
     "gradcam_intro": "Grad-CAM of the PNEUMONIA score on the same {n} test images for every run (chosen once from "
                      "all runs' predictions to cover {kinds}). Warm colours raised the PNEUMONIA score. Each title: "
                      "that run's outcome and its probability of PNEUMONIA.",
+    # ---- shortcut audit, patient level, leakage (report/shortcut_view.py) ----
+    "h_shortcut": "Is it pneumonia the networks see? A shortcut audit",
+    "shortcut_region": "x from {left} to {right} of the network input's width, y from {top} to {bottom} of its height",
+    "shortcut_intro": "Chest X-ray classifiers are known to learn shortcuts (the hospital, markers and text, "
+                      "borders, image size) instead of the disease. Each run's best model sees its test set three "
+                      "ways: as is, with the lung region masked, and with everything but the lung region masked. "
+                      "The lung region is one fixed rectangle covering both lung fields ({region}); a mask fills "
+                      "its part with the mean grey level of the part left visible, so nothing of the hidden part "
+                      "leaks back. ROC-AUC with 95% patient-level intervals; the AUC as is comes from the run's "
+                      "stored predictions. Grad-CAM mass in the lungs: the share of each test image's Grad-CAM map "
+                      "(PNEUMONIA score) inside the region, averaged over a fixed sample of {n_cam} test images; a "
+                      "map spread evenly would put {chance} there.",
+    "shortcut_rule": "Flag rule: a run that keeps at least {share} of its AUC above chance with the lungs masked, "
+                     "(AUC lungs masked - 0.5) / (AUC - 0.5) >= {share}, is flagged as using cues outside the "
+                     "lungs. A run whose AUC is below {min_auc} has too little to lose and is not judged.",
+    "shortcut_limits": "What the audit cannot tell: a masked image is one the network never saw in training, so "
+                       "part of a lost AUC may be that surprise rather than the missing lungs; the rectangle holds "
+                       "the heart, mediastinum and ribs as well as the lungs, so cues there go unflagged; and an "
+                       "unflagged model may still lean on a shortcut inside the region. Grad-CAM is as coarse as "
+                       "the last convolutional layer's grid (at 1 x 1 it gives no map: n/a).",
+    "mask_none": "as the network sees it", "mask_lungs": "lung region masked", "mask_outside": "outside masked",
+    "col_auc_as_is": "ROC-AUC as is", "col_auc_lungs_masked": "ROC-AUC, lungs masked",
+    "col_auc_outside_masked": "ROC-AUC, outside masked", "col_retained": "AUC above chance kept without lungs",
+    "col_cam_in_lungs": "Grad-CAM mass in lungs", "col_flag": "flag",
+    "flag_yes": "flagged", "flag_no": "no", "not_judged": "not judged",
+    "shortcut_flagged": "The shortcut audit flags {n} of {total} runs as using cues outside the lungs (they keep "
+                        "most of their AUC with the lungs masked): {runs}.",
+    "shortcut_none_flagged": "The shortcut audit flags none of the {total} runs: each loses most of its AUC when "
+                             "the lungs are masked, or is too weak to judge.",
+    "shortcut_cam": "Grad-CAM puts {lo} to {hi} of its mass in the lung region (an even spread would put {chance}).",
+    "h_properties": "Image-property baseline: does the label leak through how the images were made?",
+    "properties_folder_only": "Run on the Kaggle folder only: these runs use another source, whose images share one "
+                              "size and format.",
+    "properties_intro": "A logistic regression (standardised inputs) on properties that are not the disease - "
+                        "original width, height, aspect ratio, file size, mean and standard deviation of intensity "
+                        "- trained on the {n_train} training images and scored on the {n_test} test images.",
+    "properties_leak": "Its test ROC-AUC is {auc} {ci}: the label leaks through image properties, {above} above "
+                       "chance, and a network can read them too (the homework's square squash turns the aspect "
+                       "ratio into shape).",
+    "properties_no_leak": "Its test ROC-AUC is {auc} {ci}: no leak through these properties is shown (the interval "
+                          "reaches 0.5).",
+    "properties_constant": "{names}: the same on every training image of this copy, so they cannot leak here.",
+    "prop_width": "original width", "prop_height": "original height", "prop_aspect_ratio": "aspect ratio (w / h)",
+    "prop_file_size": "file size", "prop_mean_intensity": "mean intensity", "prop_std_intensity": "intensity SD",
+    "prop_constant": "constant", "prop_higher": "higher", "prop_lower": "lower",
+    "col_property": "property", "col_property_auc": "ROC-AUC alone (either direction)",
+    "col_direction": "in PNEUMONIA images",
+    "h_patient_level": "Patient-level results",
+    "patient_level_intro": "Each run's test predictions aggregated per patient: the mean probability of PNEUMONIA "
+                           "over the patient's images, called PNEUMONIA at 0.5 (a patient is PNEUMONIA when any of "
+                           "its images is labelled so); 95% intervals resample patients within class.",
+    "patients_no_patient_ids": "Not offered: PneumoniaMNIST has no patient ids, so each image would be its own "
+                               "patient and this table would repeat Task E's.",
+    "patients_one_image_per_patient": "Not offered: every test image carries its own patient id, so the patients "
+                                      "are unknown and this table would repeat Task E's.",
+    "col_patients_images": "patients (images)",
+    "h_leakage": "Leakage sensitivity: test patients whose id also occurs in training",
+    "leakage_folder_only": "Run on the Kaggle folder only, whose file names carry patient ids that recur across "
+                           "splits.",
+    "leakage_intro": "Kaggle's personNNN ids recur in train and test; whether the numbering is global (the same "
+                     "child) or per split is undocumented. Task E's metrics at 0.5 on the test images whose "
+                     "patient id also occurs among the training images and on the others, with 95% patient-level "
+                     "intervals. The shared ids are PNEUMONIA images, so the groups are compared within a class: "
+                     "sensitivity on shared vs unshared PNEUMONIA images.",
+    "leakage_shared": "id also in train", "leakage_unshared": "id not in train",
+    "col_group": "test images", "col_images_pneumonia": "images (PNEUMONIA)",
+    "leakage_differ": "{run}: sensitivity on shared minus unshared PNEUMONIA images is {diff} (95% interval {ci}): "
+                      "they differ, so the shared ids may be the same children.",
+    "leakage_same": "{run}: sensitivity on shared minus unshared PNEUMONIA images is {diff} (95% interval {ci}): "
+                    "no difference shown.",
+    "leakage_no_comparison": "{run}: no class has test images in both groups, so they cannot be compared.",
     "errors_intro": "For each run, the {k} test images it got wrong with the most confidence, with the true class "
                     "and its probability of PNEUMONIA.",
     "calibration_intro": "A calibrated model's predicted probability equals the observed frequency (the diagonal). "
@@ -271,7 +342,13 @@ EN = {
     "kind_tp": "true positive", "kind_fp": "false positive", "kind_fn": "false negative", "kind_tn": "true negative",
     "kind_tp_short": "TP", "kind_fp_short": "FP", "kind_fn_short": "FN", "kind_tn_short": "TN",
     "true_label": "true {label}", "p_label": "P(pneumonia) {p}",
-    # data exploration (00: its headings are the notebook's markdown)
+    # data exploration (00)
+    "h_data": "Data exploration",
+    "h_counts": "Images per split and class",
+    "h_patients": "Patients per split and leakage check",
+    "h_samples": "Sample images",
+    "h_intensity": "Pixel intensities",
+    "h_sizes": "Image sizes (before resizing)",
     "col_split": "split", "col_images": "images", "col_patients": "patients", "col_share": "PNEUMONIA share",
     "leak_none": "No patient id appears in more than one split.",
     "leak_found": "{n} patient id(s) appear in more than one split: {pairs}.",

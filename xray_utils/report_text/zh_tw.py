@@ -115,6 +115,66 @@ ZH_TW = {
     "gradcam_intro": "每次執行在相同 {n} 張測試影像上 PNEUMONIA 分數的 Grad-CAM（由所有執行的預測一次選出，涵蓋{kinds}"
                      "）。"
                      "暖色區域提高了 PNEUMONIA 分數。每個標題：該執行的結果與其預測為 PNEUMONIA 的機率。",
+    # ---- shortcut audit, patient level, leakage (report/shortcut_view.py) ----
+    "h_shortcut": "網路看到的是肺炎嗎？捷徑稽核",
+    "shortcut_region": "x 為網路輸入寬度的 {left} 至 {right}，y 為高度的 {top} 至 {bottom}",
+    "shortcut_intro": "胸部 X 光分類器常學到捷徑（醫院、標記與文字、邊框、影像尺寸）而非疾病本身。"
+                      "每次執行的最佳模型以三種方式看測試集：原樣、遮住肺部區域、遮住肺部區域以外的一切。"
+                      "肺部區域是一個涵蓋兩側肺野的固定矩形（{region}）；遮罩以仍可見部分的平均灰階填滿，"
+                      "被遮住部分的資訊不會漏回。ROC-AUC 附以病人為單位的 95% 信賴區間；原樣的 AUC 取自"
+                      "該執行已存的預測。肺部 Grad-CAM 質量：每張測試影像的 Grad-CAM 圖（PNEUMONIA 分數）"
+                      "落在該區域內的比例，對固定抽樣的 {n_cam} 張測試影像取平均；均勻分布的圖會有 {chance} "
+                      "落在其中。",
+    "shortcut_rule": "標記規則：遮住肺部後仍保有至少 {share} 高於機率水準之 AUC 的執行，即"
+                     "（遮住肺部的 AUC - 0.5）/（AUC - 0.5）>= {share}，標記為使用肺部以外的線索。"
+                     "AUC 低於 {min_auc} 的執行可失去的太少，不予判定。",
+    "shortcut_limits": "稽核無法告訴你的：遮罩後的影像是網路訓練時從未見過的，因此 AUC 的下降可能部分來自這種意外，"
+                       "而非缺少肺部；矩形除肺部外也包含心臟、縱膈與肋骨，那裡的線索不會被標記；"
+                       "未被標記的模型仍可能依賴區域內的捷徑。Grad-CAM 的粗細等於最後一個卷積層的網格"
+                       "（1 x 1 時無法產生圖：n/a）。",
+    "mask_none": "網路所見原樣", "mask_lungs": "遮住肺部區域", "mask_outside": "遮住區域以外",
+    "col_auc_as_is": "原樣 ROC-AUC", "col_auc_lungs_masked": "ROC-AUC（遮住肺部）",
+    "col_auc_outside_masked": "ROC-AUC（遮住區域外）", "col_retained": "無肺部時保留的高於機率 AUC",
+    "col_cam_in_lungs": "肺部 Grad-CAM 質量", "col_flag": "標記",
+    "flag_yes": "已標記", "flag_no": "否", "not_judged": "不予判定",
+    "shortcut_flagged": "捷徑稽核將 {total} 次執行中的 {n} 次標記為使用肺部以外的線索"
+                        "（遮住肺部後仍保有大部分 AUC）：{runs}。",
+    "shortcut_none_flagged": "捷徑稽核未標記 {total} 次執行中的任何一次：遮住肺部後每次執行都失去大部分 AUC，"
+                             "或弱到無法判定。",
+    "shortcut_cam": "Grad-CAM 將其質量的 {lo} 至 {hi} 放在肺部區域（均勻分布為 {chance}）。",
+    "h_properties": "影像屬性基準：標籤是否經由影像的製作方式洩漏？",
+    "properties_folder_only": "僅在 Kaggle 資料夾上執行：這些執行使用其他來源，其影像尺寸與格式皆相同。",
+    "properties_intro": "以非疾病的屬性（原始寬度、高度、長寬比、檔案大小、強度平均值與標準差）做邏輯斯迴歸"
+                        "（輸入標準化），以 {n_train} 張訓練影像訓練，在 {n_test} 張測試影像上評分。",
+    "properties_leak": "其測試 ROC-AUC 為 {auc} {ci}：標籤經由影像屬性洩漏，高於機率水準 {above}，"
+                       "網路也讀得到（作業的正方形壓縮把長寬比變成了形狀）。",
+    "properties_no_leak": "其測試 ROC-AUC 為 {auc} {ci}：未顯示經由這些屬性的洩漏（區間涵蓋 0.5）。",
+    "properties_constant": "{names}：在此份資料的每張訓練影像上皆相同，因此在這裡無法洩漏。",
+    "prop_width": "原始寬度", "prop_height": "原始高度", "prop_aspect_ratio": "長寬比（寬 / 高）",
+    "prop_file_size": "檔案大小", "prop_mean_intensity": "強度平均值", "prop_std_intensity": "強度標準差",
+    "prop_constant": "常數", "prop_higher": "較高", "prop_lower": "較低",
+    "col_property": "屬性", "col_property_auc": "單獨的 ROC-AUC（任一方向）",
+    "col_direction": "在 PNEUMONIA 影像中",
+    "h_patient_level": "病人層級結果",
+    "patient_level_intro": "每次執行的測試預測依病人彙總：該病人各影像預測為 PNEUMONIA 的平均機率，"
+                           "以 0.5 判為 PNEUMONIA（任一影像標為 PNEUMONIA 的病人即為 PNEUMONIA）；"
+                           "95% 信賴區間在類別內重抽病人。",
+    "patients_no_patient_ids": "不提供：PneumoniaMNIST 沒有病人編號，每張影像會是自己的病人，"
+                               "此表只會重複任務 E 的表。",
+    "patients_one_image_per_patient": "不提供：每張測試影像都有自己的病人編號，病人未知，此表只會重複任務 E 的表。",
+    "col_patients_images": "病人（影像）",
+    "h_leakage": "洩漏敏感度：編號也出現在訓練集中的測試病人",
+    "leakage_folder_only": "僅在 Kaggle 資料夾上執行，其檔名帶有跨分割重複出現的病人編號。",
+    "leakage_intro": "Kaggle 的 personNNN 編號在訓練與測試中重複出現；編號是全域的（同一個孩子）還是各分割各自編號，"
+                     "並無文件說明。以下為閾值 0.5 時任務 E 的指標，分別在病人編號也出現在訓練影像中的測試影像"
+                     "與其餘影像上計算，附以病人為單位的 95% 信賴區間。共用編號皆為 PNEUMONIA 影像，"
+                     "因此在同一類別內比較：共用與非共用 PNEUMONIA 影像的敏感度。",
+    "leakage_shared": "編號也在訓練集", "leakage_unshared": "編號不在訓練集",
+    "col_group": "測試影像", "col_images_pneumonia": "影像（PNEUMONIA）",
+    "leakage_differ": "{run}：共用減非共用 PNEUMONIA 影像的敏感度為 {diff}（95% 信賴區間 {ci}）："
+                      "兩者不同，共用編號可能是同一批孩子。",
+    "leakage_same": "{run}：共用減非共用 PNEUMONIA 影像的敏感度為 {diff}（95% 信賴區間 {ci}）：未顯示差異。",
+    "leakage_no_comparison": "{run}：沒有任何類別在兩組中都有測試影像，因此無法比較。",
     "errors_intro": "每次執行最有把握卻判錯的 {k} 張測試影像，附真實類別與預測為 PNEUMONIA 的機率。",
     "calibration_intro": "校準良好的模型，其預測機率等於實際發生頻率（對角線）。Brier 分數：機率的均方誤差；"
                          "ECE：以 {bins} 個等寬區間計算的期望校準誤差。兩者皆越低越好。",
@@ -240,6 +300,12 @@ ZH_TW = {
     "kind_tp": "真陽性", "kind_fp": "偽陽性", "kind_fn": "偽陰性", "kind_tn": "真陰性",
     "kind_tp_short": "TP", "kind_fp_short": "FP", "kind_fn_short": "FN", "kind_tn_short": "TN",
     "true_label": "實際 {label}", "p_label": "P(肺炎) {p}",
+    "h_data": "資料探索",
+    "h_counts": "各資料分割與類別的影像數",
+    "h_patients": "各分割的病患數與資料洩漏檢查",
+    "h_samples": "影像範例",
+    "h_intensity": "像素強度",
+    "h_sizes": "影像尺寸（縮放前）",
     "col_split": "分割", "col_images": "影像數", "col_patients": "病患數", "col_share": "PNEUMONIA 比例",
     "leak_none": "沒有任何病患編號同時出現在兩個以上的分割中。",
     "leak_found": "有 {n} 個病患編號出現在多個分割中：{pairs}。",
