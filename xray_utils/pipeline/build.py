@@ -201,6 +201,13 @@ def _recorded_source(plans: list[RunPlan]) -> str | None:
     return "; ".join(dict.fromkeys(s for s in sources if s)) or None
 
 
+def _banners(plans: list[RunPlan]) -> list[str]:
+    """The warnings the report shows at its top ("synthetic", "random_weights", "degenerate_runs")."""
+    from ..report import banners  # the report package (IPython, torch) only once a report was rendered
+
+    return banners.shown_for(p.run_dir for p in plans)
+
+
 def _analyse_and_render(result: ReportResult, plans: list[RunPlan], analysis: dict, kernel: str, pdf: bool,
                         lang: str, t0: float, source: str | None, log: Log, stream: Log, detail: Log) -> ReportResult:
     out = result.out
@@ -225,6 +232,7 @@ def _analyse_and_render(result: ReportResult, plans: list[RunPlan], analysis: di
         "seeds": sorted({c.seed for c in cfgs}), "fractions": sorted({c.train_fraction for c in cfgs}),
         "lang": lang, "html": result.html.name, "pdf": result.pdf.name if result.pdf else None,
         "seconds": round(result.seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "banners": _banners(plans),
         # what made it: `xray render --out DIR` alone re-renders with these (see recorded_options)
         "options": result.options, "command": os.environ.get(COMMAND_ENV) or None,
     })
