@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from ..evaluate import ALPHA, seed_summary
 from ..report_text import text
+from . import banners
 from .html import fmt_mean_sd, fmt_metric, fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread
 
 T = TypeVar("T")
@@ -49,6 +50,7 @@ class RunResult:
     test: Mapping[str, float | None]
     ci: Mapping[str, Sequence[float] | None] = field(default_factory=dict)
     youden_sensitivity: float | None = None  # sensitivity at the validation-chosen Youden threshold
+    random_weights: bool = False  # a fine-tune/frozen run on real data that started from random weights
 
 
 @dataclass(frozen=True)
@@ -250,8 +252,11 @@ def mode_sentences(cmp: Comparison) -> list[str]:
                 if found is None:
                     continue
                 pair = found[0]
-                out.append(cmp.t("mode_effect", backbone=backbone, mode_a=cmp.t(f"mode_{a.representative.mode}"),
-                                 mode_b=cmp.t(f"mode_{b.representative.mode}"), acc_a=a.shown("accuracy"),
+                # from random weights, fine-tune is training from scratch and frozen a random fixed extractor
+                mode = "mode_random_" if a.representative.random_weights or b.representative.random_weights else "mode_"
+                out.append(cmp.t("mode_effect_random" if mode == "mode_random_" else "mode_effect", backbone=backbone,
+                                 mode_a=cmp.t(f"{mode}{a.representative.mode}"),
+                                 mode_b=cmp.t(f"{mode}{b.representative.mode}"), acc_a=a.shown("accuracy"),
                                  acc_b=b.shown("accuracy"), verdict=f"{verdict(cmp, pair)}, {fmt_p_is(pair.p_holm)}"))
     return out
 
@@ -311,4 +316,5 @@ def findings(cmp: Comparison) -> list[str]:
     if not has_seeds(cmp):
         out.append(cmp.t("one_seed"))
     out += [s for s in (reference_sentence(cmp), youden_sentence(cmp)) if s]
-    return out
+    flagged = {r.name: banners.degenerate_reasons(r.test, r.ci) for r in cmp.runs}
+    return banners.degenerate_sentences(cmp.lang, {n: why for n, why in flagged.items() if why}) + out
