@@ -61,5 +61,5 @@ def show_statistics(report: Report) -> None:
     if has_seeds(cmp):
         notes.append(report.t("stats_seeds"))
     show_html(head + "".join(paragraph(n) for n in notes) + table_html(rows, cols, "pairwise", row_key=None))
-    show_figure(plots.pvalue_matrix(df))
+    show_figure(plots.pvalue_matrix(df, lang=report.lang))
     show_html(bullets(pair_sentences(cmp)))

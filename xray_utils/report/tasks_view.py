@@ -41,21 +41,23 @@ def show_task_bc(report: Report) -> None:
         note = (paragraph(report.t("first_seed_shown", seed=run.config.seed, n=len(runs)), "xray-note")
                 if len(runs) > 1 else "")
         show_html(heading(f"{run.name} ({report.mode_label(run.config.mode)})", 3) + note)
-        curves, confusion = run_figure_pngs(run)
+        curves, confusion = run_figure_pngs(run, report.lang)
         show_png(curves)
         show_png(confusion, width=CONFUSION_WIDTH)
 
 
 def _area_label(report: Report, kind: str, metric: str, short: str) -> str:
     s = seed_summary(r.metrics["test"].get(metric) for r in report.kinds[kind])
-    value = fmt_num(s["mean"]) if s["sd"] is None else f"{fmt_num(s['mean'])} ± {fmt_num(s['sd'])}, {s['n']} seeds"
+    value = (fmt_num(s["mean"]) if s["sd"] is None
+             else f"{fmt_num(s['mean'])} ± {fmt_num(s['sd'])}, {report.t('fig_n_seeds', n=s['n'])}")
     return f"{kind} ({short} {value})"
 
 
 def legend_labels(report: Report) -> dict[str, tuple[str, str]]:
     """kind -> (ROC legend, PR legend): the areas of metrics.json formatted as in the tables (one seed) or as
     mean ± SD over seeds, so a legend's AUC is the table's."""
-    return {kind: (_area_label(report, kind, "roc_auc", "AUC"), _area_label(report, kind, "pr_auc", "AP"))
+    return {kind: (_area_label(report, kind, "roc_auc", report.t("fig_auc")),
+                   _area_label(report, kind, "pr_auc", report.t("fig_ap")))
             for kind in report.kinds}
 
 
@@ -63,9 +65,10 @@ def show_task_d(report: Report) -> None:
     """Every kind overlaid: training curves, then ROC and PR curves."""
     intro = "task_d_intro_seeds" if report.has_seeds else "task_d_intro"
     show_html(heading(report.t("h_task_d"), 2, "task-d") + paragraph(report.t(intro)))
-    show_figure(plots.curves_spread({kind: [r.history for r in runs] for kind, runs in report.kinds.items()}))
+    show_figure(plots.curves_spread({kind: [r.history for r in runs] for kind, runs in report.kinds.items()},
+                                    lang=report.lang))
     show_figure(plots.roc_pr_spread({kind: [(r.y, r.p) for r in runs] for kind, runs in report.kinds.items()},
-                                    legend_labels(report)))
+                                    legend_labels(report), lang=report.lang))
 
 
 # ----------------------------------------------------------------------------------------------------
