@@ -19,14 +19,17 @@ from .config import (
     BACKBONES,
     DATASETS,
     DEVICES,
+    MNIST_SIZES,
     MODES,
     OPTIMIZERS,
     RESIZE_MODES,
     SCHEDULERS,
     SELECT_RULES,
     VAL_SPLITS,
+    RunConfig,
 )
 from .errors import ConfigError, Terminated, XrayError, raise_on_sigterm, stop_line
+from .report_text import LANGS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process the signal ended
@@ -38,6 +41,14 @@ EPILOG = """exit codes:
   143  terminated (SIGTERM, as sent by timeout, SLURM or Kubernetes): rerun the same command to resume
 """
 
+
+
+def _d(field: str) -> str:
+    """RunConfig's default of ``field``, as a flag's help shows it (the defaults are written once, in config.py)."""
+    value = RunConfig.__dataclass_fields__[field].default
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 # One definition of a run's settings for every command: (flag, RunConfig field, argparse kwargs). A flag
 # left out keeps the value of the layers below it (RunConfig's defaults < --preset < --config FILE).
 RUN_FLAGS = [
@@ -48,30 +59,34 @@ RUN_FLAGS = [
     ("--weights", "weights", dict(metavar="{imagenet,none,PATH}",
                                   help="initial weights (default imagenet; none for scratch); PATH: a state_dict "
                                        "or a folder of torchvision's .pth files")),
-    ("--epochs", "epochs", dict(type=int, metavar="N", help="default 10")),
+    ("--epochs", "epochs", dict(type=int, metavar="N", help=f"default {_d('epochs')}")),
     ("--img-size", "img_size", dict(type=int, metavar="N",
-                                    help="crop size (default 224); resize scales with it (N*256/224)")),
-    ("--resize", "resize_mode", dict(choices=RESIZE_MODES, help="square: Resize((R, R)), the homework's "
-                                                                "(default); shorter-side: keep the aspect ratio")),
-    ("--batch-size", "batch_size", dict(type=int, metavar="N", help="global batch (default 32)")),
-    ("--lr", "lr", dict(type=float, help="learning rate (default 1e-4)")),
-    ("--weight-decay", "weight_decay", dict(type=float, metavar="WD", help="default 0.002")),
-    ("--dropout", "dropout", dict(type=float, metavar="P", help="before the new head (default 0.5)")),
-    ("--optimizer", "optimizer", dict(choices=OPTIMIZERS, help="default adamw")),
-    ("--scheduler", "scheduler", dict(choices=SCHEDULERS, help="learning-rate schedule (default none)")),
+                                    help=f"crop size (default {_d('img_size')}); resize scales with it "
+                                         "(N*256/224)")),
+    ("--resize", "resize_mode", dict(choices=RESIZE_MODES, help="square: Resize((R, R)), the homework's; "
+                                                                "shorter-side: keep the aspect ratio (default "
+                                                                f"{_d('resize_mode')})")),
+    ("--batch-size", "batch_size", dict(type=int, metavar="N", help=f"global batch (default {_d('batch_size')})")),
+    ("--lr", "lr", dict(type=float, help=f"learning rate (default {_d('lr')})")),
+    ("--weight-decay", "weight_decay", dict(type=float, metavar="WD", help=f"default {_d('weight_decay')}")),
+    ("--dropout", "dropout", dict(type=float, metavar="P", help=f"before the new head (default {_d('dropout')})")),
+    ("--optimizer", "optimizer", dict(choices=OPTIMIZERS, help=f"default {_d('optimizer')}")),
+    ("--scheduler", "scheduler", dict(choices=SCHEDULERS, help=f"learning-rate schedule (default {_d('scheduler')})")),
     ("--early-stopping", "early_stopping", dict(type=int, metavar="PATIENCE",
                                                 help="stop after PATIENCE epochs without a better val loss")),
-    ("--select", "select", dict(choices=SELECT_RULES, help="weights evaluated: best = lowest validation loss "
-                                                           "(default); last = after the last epoch (the homework)")),
-    ("--val-split", "val_split", dict(choices=VAL_SPLITS, help="patient: re-split train+val 10%% by patient "
-                                                                "(default); given: keep the data's own val")),
-    ("--mnist-size", "mnist_size", dict(type=int, choices=(28, 64, 128, 224), help="PneumoniaMNIST npz size")),
+    ("--select", "select", dict(choices=SELECT_RULES, help="weights evaluated: best = lowest validation loss; last "
+                                                           "= after the last epoch (the homework; default "
+                                                           f"{_d('select')})")),
+    ("--val-split", "val_split", dict(choices=VAL_SPLITS, help="patient: re-split train+val by patient "
+                                                                f"({_d('val_fraction')} to val); given: keep the "
+                                                                f"data's own val (default {_d('val_split')})")),
+    ("--mnist-size", "mnist_size", dict(type=int, choices=MNIST_SIZES, help="PneumoniaMNIST npz size")),
     ("--feature-views", "feature_views", dict(type=int, metavar="K",
                                               help="frozen mode: augmented views of each train image cached")),
-    ("--device", "device", dict(choices=DEVICES, help="default auto")),
+    ("--device", "device", dict(choices=DEVICES, help=f"default {_d('device')}")),
     ("--num-workers", "num_workers", dict(type=int, metavar="N", help="DataLoader workers (default: by CPU count)")),
-    ("--amp", "amp", dict(choices=AMP_CHOICES, help="mixed precision: auto (default) uses bf16/fp16 where the "
-                                                    "hardware has it; on; off = fp32")),
+    ("--amp", "amp", dict(choices=AMP_CHOICES, help="mixed precision: auto uses bf16/fp16 where the hardware "
+                                                    f"has it; on; off = fp32 (default {_d('amp')})")),
     ("--cache-dir", "cache_dir", dict(metavar="PATH", help="decode cache (default data/cache or $XRAY_CACHE_DIR)")),
 ]
 RUN_SWITCHES = [  # (flag, field, value stored, help)
@@ -86,12 +101,12 @@ RUN_SWITCHES = [  # (flag, field, value stored, help)
 ]
 # what one run is (xray train) ...
 CELL_FLAGS = [
-    ("--backbone", "backbone", dict(choices=BACKBONES, help="torchvision architecture (default resnet18)")),
-    ("--mode", "mode", dict(choices=MODES, help="finetune: all weights train (default); frozen: only the head; "
-                                                "scratch: random init, all train")),
-    ("--seed", "seed", dict(type=int, metavar="N", help="default 0")),
+    ("--backbone", "backbone", dict(choices=BACKBONES, help=f"torchvision architecture (default {_d('backbone')})")),
+    ("--mode", "mode", dict(choices=MODES, help="finetune: all weights train; frozen: only the head; scratch: "
+                                                f"random init, all train (default {_d('mode')})")),
+    ("--seed", "seed", dict(type=int, metavar="N", help=f"default {_d('seed')}")),
     ("--train-fraction", "train_fraction", dict(type=float, metavar="F", help="share of the training images, "
-                                                "whole patients, both classes (default 1)")),
+                                                f"whole patients, both classes (default {_d('train_fraction')})")),
 ]
 FIELDS = [f for _, f, _ in RUN_FLAGS] + [f for _, f, _, _ in RUN_SWITCHES] + [f for _, f, _ in CELL_FLAGS]
 
@@ -148,7 +163,7 @@ def add_grid_arguments(p: argparse.ArgumentParser, out_default: str, render: boo
     if not render:
         g.add_argument("--render-only", action="store_true",
                        help="train nothing: re-render from the runs that exist and list the missing ones")
-    g.add_argument("--lang", choices=("en", "zh-TW"), default=None, help="report language (default en)")
+    g.add_argument("--lang", choices=LANGS, default=None, help=f"report language (default {LANGS[0]})")
     if not render:
         g.add_argument("--force", action="store_true", help="retrain runs that are already complete")
     g.add_argument("--out", metavar="DIR", default=None, help=f"output folder (default {out_default})"

@@ -5,9 +5,11 @@ The notebooks stay thin: each cell calls one ``show_*`` function. The package, b
     html        numbers as text (fmt_*), HTML tables, CSS; figures displayed as image/png outputs
     explore     notebook 00: the data (splits, patients, samples, intensities, sizes)
     run_view    notebooks 01/02: one run (settings, figures saved by an explicit call, test metrics)
-    core        notebook 03: ``Report`` loads the runs and shows each section, from the modules:
-                settings_view (header, settings, disclosure), task_a, tasks_view (B-E, seeds),
-                statistics_view, gradcam_view, calibration_view, overfitting_view, learning_view
+    core        notebook 03's model: ``core.Report`` loads the runs, groups them into kinds, computes the
+                paired tests, the Task E numbers and the ``Comparison``; it imports no section
+    sections    ``Report`` = the model + one ``show_*`` per section, from the modules: settings_view
+                (header, settings, disclosure), task_a, tasks_view (B-D, seeds), task_e (the one Task E
+                table), statistics_view, gradcam_view, calibration_view, overfitting_view, learning_view
     findings    the generated sentences: pure functions of a ``Comparison``
 
 Every word lives in ``report_text`` (English and Traditional Chinese).
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 from .. import plots
 from ..report_text import check_lang
-from .core import Report
 from .explore import show_intensities, show_patients, show_samples, show_sizes, show_split_counts
 from .findings import Comparison, PairTest, Reference, RunResult
 from .html import (
@@ -38,6 +39,7 @@ from .html import (
     table_html,
 )
 from .run_view import save_run_figures, show_config, show_run
+from .sections import Report
 
 __all__ = [
     "Comparison", "PairTest", "Reference", "Report", "RunResult", "css", "fmt_ci", "fmt_int", "fmt_macs",

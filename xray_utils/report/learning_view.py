@@ -15,12 +15,12 @@ from .. import overfitting as of
 from .. import plots
 from ..config import BACKBONES
 from ..report_text import text
-from .html import RATE_METRICS, bullets, fmt_mean_sd, fmt_signed, heading, paragraph, show_figure, show_html
+from .html import bullets, fmt_mean_sd, fmt_signed, heading, is_rate, paragraph, show_figure, show_html
 
 
 def fmt_diff(metric: str, v: float) -> str:
     """A difference of two means: percentage points for rates, else 4 decimals, signed."""
-    return fmt_signed(v, 2, 100, " pp") if metric in RATE_METRICS else fmt_signed(v, 4)
+    return fmt_signed(v, 2, 100, " pp") if is_rate(metric) else fmt_signed(v, 4)
 
 
 def _capital(sentence: str) -> str:

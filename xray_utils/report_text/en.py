@@ -342,13 +342,7 @@ EN = {
     "kind_tp": "true positive", "kind_fp": "false positive", "kind_fn": "false negative", "kind_tn": "true negative",
     "kind_tp_short": "TP", "kind_fp_short": "FP", "kind_fn_short": "FN", "kind_tn_short": "TN",
     "true_label": "true {label}", "p_label": "P(pneumonia) {p}",
-    # data exploration (00)
-    "h_data": "Data exploration",
-    "h_counts": "Images per split and class",
-    "h_patients": "Patients per split and leakage check",
-    "h_samples": "Sample images",
-    "h_intensity": "Pixel intensities",
-    "h_sizes": "Image sizes (before resizing)",
+    # data exploration (00: its headings are the notebook's markdown)
     "col_split": "split", "col_images": "images", "col_patients": "patients", "col_share": "PNEUMONIA share",
     "leak_none": "No patient id appears in more than one split.",
     "leak_found": "{n} patient id(s) appear in more than one split: {pairs}.",
