@@ -15,11 +15,21 @@ import numpy as np
 from .. import claims, overfitting
 from ..report_text import text
 from ..runs import load_run
-from .html import fmt_num, fmt_p_is, fmt_pct, fmt_pp, heading, paragraph, show_html, table_html
+from .html import fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread, heading, paragraph, show_html, table_html
 
 
 def _pp(v: float | None) -> str:
     return f"{fmt_pp(v)} pp"
+
+
+def _sd(v: float | None) -> str:
+    """A standard deviation of an accuracy, unsigned: "1.20 pp"."""
+    return fmt_spread("accuracy", v)
+
+
+def _loss(v: float | None) -> str:
+    """A validation-loss rise: 4 decimals, 6 when it is below 0.001 (a rise of 0.00005 is not "0.0000")."""
+    return fmt_num(v, 4 if v is None or not np.isfinite(v) or abs(v) >= 1e-3 or v == 0 else 6)
 
 
 def _pair(lang: str, pair: dict | None) -> str:
@@ -32,7 +42,7 @@ def _pair(lang: str, pair: dict | None) -> str:
 def _graded_run(lang: str, g: dict) -> str:
     return text(lang, "cl_graded_run", run=g["run"], grade=text(lang, "grade_na" if g["grade"] == "n/a"
                                                                  else f"grade_{g['grade']}"),
-                rise=fmt_num(g["rise"]), noise=fmt_num(g["noise"]))
+                rise=_loss(g["rise"]), noise=fmt_num(g["noise"]))
 
 
 def _sep(lang: str) -> str:
@@ -52,15 +62,15 @@ def evidence_text(lang: str, v: claims.Verdict) -> str:
             out += " " + text(lang, "cl_other_settings", lr=f"{s['lr']:g}", wd=f"{s['weight_decay']:g}",
                               dropout=f"{s['dropout']:g}")
     elif v.id == "squeezenet_finetune_stable":
-        sds = ", ".join(_pp(s) if np.isfinite(s) else "n/a" for s in e["val_acc_sd"])
+        sds = ", ".join(_sd(s) for s in e["val_acc_sd"])
         out = text(lang, "cl_ev_stable", pair=_pair(lang, e["pair"]),
                    accuracy=text(lang, f"cl_acc_{e['accuracy']}", a=e["pair"]["a"] if e["pair"] else "",
                                  b=e["pair"]["b"] if e["pair"] else ""),
-                   window=e["window"], sds=sds, limit=_pp(e["sd_limit"]).lstrip("+"),
+                   window=e["window"], sds=sds, limit=_sd(e["sd_limit"]),
                    grades=", ".join(text(lang, "grade_na" if g == "n/a" else f"grade_{g}") for g in e["grades"]),
                    stable=text(lang, f"cl_stable_{e['stable']}"))
         if e["seed_sd"] is not None:
-            out += " " + text(lang, "cl_seed_sd", sd=_pp(e["seed_sd"]).lstrip("+"))
+            out += " " + text(lang, "cl_seed_sd", sd=_sd(e["seed_sd"]))
     elif v.id == "frozen_less_overfitting":
         out = _sep(lang).join(text(lang, "cl_ev_frozen_overfit", **r) for r in e["backbones"])
     elif v.id == "frozen_lower_accuracy":
@@ -102,7 +112,7 @@ def claims_html(lang: str, verdicts: Sequence[claims.Verdict]) -> str:
     rows = [{"claim": said[v.id][0], "verdict": verdict_label(lang, v.verdict), "evidence": evidence_text(lang, v)}
             for v in verdicts]
     cols = [(k, text(lang, f"col_cl_{k}")) for k in ("claim", "verdict", "evidence")]
-    notes = [text(lang, "cl_intro", alpha=fmt_num(claims.ALPHA, 2), limit=_pp(claims.STABLE_SD).lstrip("+"),
+    notes = [text(lang, "cl_intro", alpha=fmt_num(claims.ALPHA, 2), limit=_sd(claims.STABLE_SD),
                   window=claims.WINDOW, ref=fmt_pct(claims.HW3_ACCURACY))]
     if any(v.scratch for v in verdicts):
         notes.append(text(lang, "cl_scratch"))
