@@ -245,7 +245,8 @@ SETTINGS: tuple[Setting, ...] = (
 _RELEVANT = {"momentum": lambda c: c.optimizer == "sgd", "step_size": lambda c: c.scheduler == "step",
              "gamma": lambda c: c.scheduler == "step", "mnist_size": lambda c: c.dataset == "pneumoniamnist",
              "synthetic_train": lambda c: c.dataset == "synthetic",
-             "synthetic_test": lambda c: c.dataset == "synthetic"}
+             "synthetic_test": lambda c: c.dataset == "synthetic",
+             "synthetic_shortcut": lambda c: c.dataset == "synthetic"}
 # fields that never change a number, or are shown elsewhere (backbone, mode: the experiment; seed: repeats)
 _NOT_DISCLOSED = set(NON_IDENTITY_FIELDS) | {"backbone", "mode", "seed", "data_dir", "resize", "decode_cache",
                                              "feature_cache", "feature_views", "sync_bn"}

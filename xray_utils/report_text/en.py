@@ -318,6 +318,9 @@ EN = {
     "eff_mnist_size": "The resolution of the PneumoniaMNIST images before resizing.",
     "eff_synthetic_train": "The number of generated training images.",
     "eff_synthetic_test": "The number of generated test images.",
+    "set_synthetic_shortcut": "planted shortcut (synthetic)",
+    "eff_synthetic_shortcut": "A bright corner marker on every PNEUMONIA phantom, in train and test: a shortcut the "
+                              "network can learn instead of the lungs (the shortcut audit must find it).",
     "eff_other": "A training setting that differs from the homework's (see RunConfig in xray_utils/config.py).",
     # table labels
     "col_run": "run", "col_backbone": "backbone", "col_mode": "mode", "col_weights": "initial weights",

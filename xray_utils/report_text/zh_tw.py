@@ -278,6 +278,9 @@ ZH_TW = {
     "eff_mnist_size": "PneumoniaMNIST 影像在縮放前的解析度。",
     "eff_synthetic_train": "產生的訓練影像數。",
     "eff_synthetic_test": "產生的測試影像數。",
+    "set_synthetic_shortcut": "植入的捷徑（合成資料）",
+    "eff_synthetic_shortcut": "訓練與測試的每張 PNEUMONIA 模擬影像角落都有亮點標記：網路可以改學這個捷徑"
+                              "而非肺部（捷徑稽核必須找出它）。",
     "eff_other": "與作業不同的訓練設定（見 xray_utils/config.py 中的 RunConfig）。",
     "col_run": "執行", "col_backbone": "骨幹網路", "col_mode": "模式", "col_weights": "初始權重",
     "col_dataset": "資料集", "col_img_size": "影像大小（裁切 / 縮放）", "col_epochs": "epoch 數（評估的）",
