@@ -290,3 +290,9 @@ def test_a_full_disk_inside_torch_saves_zip_writer_is_one_line(tmp_path, monkeyp
         atomic.torch_save({"x": 1}, tmp_path / "best.pt")
     assert (tmp_path / "best.pt").read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt"]  # no temporary file left
+
+
+def test_an_error_that_stops_a_run_is_kept_in_its_train_log(tmp_path):
+    with pytest.raises(XrayError), progress.RunLog(tmp_path / "train.log", out=lambda _m: None):
+        raise XrayError("cannot write best.pt: no space left on here", "free some space")
+    assert "error: cannot write best.pt: no space left on here" in (tmp_path / "train.log").read_text()

@@ -89,6 +89,11 @@ class RunLog:
     def __exit__(self, *exc) -> None:
         if isinstance(exc[1], KeyboardInterrupt):  # Ctrl-C or SIGTERM: the log says how the run stopped
             self._write(errors.stop_line(exc[1]))
+        elif isinstance(exc[1], errors.XrayError):  # the one line the console shows, kept with the run
+            try:
+                self._write(f"error: {exc[1]}")
+            except errors.XrayError:  # a full disk cannot take that line either
+                pass
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
             self._showwarning = None
