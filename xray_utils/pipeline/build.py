@@ -72,8 +72,7 @@ def check_data_and_weights(cfgs: list[RunConfig]) -> str:
 def cell_state(plan: RunPlan, force: bool) -> str:
     """"reused" (complete, with its executed notebook and figures), else what running it will do."""
     state = RunDir(plan.run_dir).reuse_state(plan.cfg, force=force, caller="cli")
-    figures = [plan.run_dir / "figures" / f for f in ("curves.png", "confusion.png")]
-    if state == "complete" and plan.executed.exists() and all(f.exists() for f in figures):
+    if state == "complete" and plan.executed.exists() and all(f.exists() for f in RunDir(plan.run_dir).figure_files):
         return "reused"
     return "resuming" if state == "resume" else "training" if state != "complete" else "showing"
 
@@ -114,10 +113,10 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     if not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"invalid --jobs {jobs!r}: must be an integer >= 1")
     out = Path(out).expanduser().resolve() if out else settings.default_reports_dir()
-    check_report_folder(out)  # before any work: a folder of the user's files, or one that cannot be written
     plans = grid.plan_grid(runs_root=out / "runs", backbones=backbones, modes=modes, with_scratch=with_scratch,
                            seeds=seeds, fractions=fractions, preset=preset, config_file=config_file, extra=extra,
                            base=base, force=force, lang=lang, **params)
+    check_report_folder(out)  # settings checked, before any work: a folder of the user's files, or one that cannot be written
     options = record_options(backbones=backbones, modes=modes, with_scratch=with_scratch, seeds=seeds,
                              fractions=fractions, preset=preset, config_file=config_file, extra=extra, base=base,
                              lang=lang, **params)
@@ -201,11 +200,26 @@ def _recorded_source(plans: list[RunPlan]) -> str | None:
     return "; ".join(dict.fromkeys(s for s in sources if s)) or None
 
 
+def _claims(plans: list[RunPlan], lang: str) -> dict:
+    """report.json's "claims" and "overfitting" (``report.claims_view.report_json``)."""
+    from ..report import claims_view  # the report package (IPython, torch) only once a report was rendered
+
+    return claims_view.report_json([p.run_dir for p in plans], lang)
+
+
 def _banners(plans: list[RunPlan]) -> list[str]:
     """The warnings the report shows at its top ("synthetic", "random_weights", "degenerate_runs")."""
     from ..report import banners  # the report package (IPython, torch) only once a report was rendered
 
     return banners.shown_for(p.run_dir for p in plans)
+
+
+def _audit(plans: list[RunPlan]) -> dict:
+    """report.json's "shortcut" and "patient_level" per run (``audit.report_json_entries``: read from the cache
+    notebook 03 filled, computed here only for runs it did not show)."""
+    from .. import audit  # torch, only once a report was rendered
+
+    return audit.report_json_entries([p.run_dir for p in plans])
 
 
 def _analyse_and_render(result: ReportResult, plans: list[RunPlan], analysis: dict, kernel: str, pdf: bool,
@@ -233,6 +247,8 @@ def _analyse_and_render(result: ReportResult, plans: list[RunPlan], analysis: di
         "lang": lang, "html": result.html.name, "pdf": result.pdf.name if result.pdf else None,
         "seconds": round(result.seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "banners": _banners(plans),
+        **_claims(plans, lang),  # "claims" (the homework's seven, with verdicts) and "overfitting" (grade per run)
+        **_audit(plans),  # "shortcut" (region ablation, Grad-CAM in the lungs, flag) and "patient_level" per run
         # what made it: `xray render --out DIR` alone re-renders with these (see recorded_options)
         "options": result.options, "command": os.environ.get(COMMAND_ENV) or None,
     })
