@@ -116,7 +116,7 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     plans = grid.plan_grid(runs_root=out / "runs", backbones=backbones, modes=modes, with_scratch=with_scratch,
                            seeds=seeds, fractions=fractions, preset=preset, config_file=config_file, extra=extra,
                            base=base, force=force, lang=lang, **params)
-    check_report_folder(out)  # settings checked, before any work: a folder of the user's files, or one that cannot be written
+    check_report_folder(out)  # settings checked, before any work: a folder of the user's, or one not writable
     options = record_options(backbones=backbones, modes=modes, with_scratch=with_scratch, seeds=seeds,
                              fractions=fractions, preset=preset, config_file=config_file, extra=extra, base=base,
                              lang=lang, **params)
