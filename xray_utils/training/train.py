@@ -140,13 +140,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
         # data
         compute = Compute.for_run(cfg.device, cfg.amp, ctx.local_rank)  # decided once for the whole run
         seed_everything(cfg.seed, cfg.deterministic)
-        with distributed.main_first(ctx):  # rank 0 builds the decode cache; the others then read it
-            splits = data.load_splits(cfg)
-        say(f"data: {splits.source}")
-        say("split sizes: " + ", ".join(describe_split(s) for s in splits))
-        val_warning = data.check.validation_lacks(splits.val)  # recorded in metrics.json too
-        if val_warning:
-            say(f"warning: {val_warning}")
+        splits, val_warning = load_data(cfg, ctx, say)
 
         # model
         model = make_model(cfg, compute)
@@ -217,6 +211,18 @@ def fit(cfg: RunConfig, run_dir: str | Path, force: bool = False, log: Callable[
 
         distributed.on_main(ctx, evaluate_and_finish)
         return json.loads(rd.metrics.read_text(encoding="utf-8"))
+
+
+def load_data(cfg: RunConfig, ctx: distributed.Context, say: Callable[[str], None]) -> tuple[data.Splits, str | None]:
+    """The run's splits, announced, and the warning when validation lacks a class (metrics.json records it)."""
+    with distributed.main_first(ctx):  # rank 0 builds the decode cache; the others then read it
+        splits = data.load_splits(cfg)
+    say(f"data: {splits.source}")
+    say("split sizes: " + ", ".join(describe_split(s) for s in splits))
+    val_warning = data.check.validation_lacks(splits.val)
+    if val_warning:
+        say(f"warning: {val_warning}")
+    return splits, val_warning
 
 
 def checked(cfg: RunConfig) -> RunConfig:
