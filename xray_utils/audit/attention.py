@@ -60,6 +60,6 @@ def cam_in_lungs(run: Run, test: TestSet) -> dict:
     s = np.concatenate(shares)
     keep = ~np.isnan(s)
     out = mean_with_ci(s[keep], test.patients[rows][keep], seed=run.config.seed)
-    out.update(n=int(keep.sum()), sampled=len(rows), of=len(test.ids), chance=regions.region_share(test.pixels.shape[1]),
-               seconds=time.perf_counter() - t0)
+    out.update(n=int(keep.sum()), sampled=len(rows), of=len(test.ids),
+               chance=regions.region_share(test.pixels.shape[1]), seconds=time.perf_counter() - t0)
     return out

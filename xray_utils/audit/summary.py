@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from ..errors import XrayError
 from ..runs import Run, load_run
 from . import regions
 from .ablation import ablation
@@ -44,8 +45,16 @@ def shortcut_entry(result: dict) -> dict:
     return entry
 
 
+def _shortcut_or_error(run: Run) -> dict:
+    try:
+        return shortcut_entry(shortcut(run))
+    except (XrayError, OSError) as e:  # (its best.pt or its data gone): the report stands, the entry says why
+        return {"error": e.message if isinstance(e, XrayError) else str(e)}
+
+
 def report_json_entries(run_dirs: Sequence[str | Path]) -> dict:
-    """{"shortcut": {run: ...}, "patient_level": {run: ...}} for report.json, over every run given."""
+    """{"shortcut": {run: ...}, "patient_level": {run: ...}} for report.json, over every run given; a run that
+    cannot be audited gets {"error": why} under "shortcut"."""
     runs = [load_run(d) for d in run_dirs]
-    return {"shortcut": {r.name: shortcut_entry(shortcut(r)) for r in runs},
+    return {"shortcut": {r.name: _shortcut_or_error(r) for r in runs},
             "patient_level": {r.name: run_patient_level(r) for r in runs}}

@@ -113,8 +113,9 @@ def property_sentence(report: Report, r: dict) -> str:
     auc = fmt_num(r["auc"], 3)
     ci = fmt_ci("roc_auc", r["ci"])
     leaks = r["ci"] is not None and r["ci"][0] > 0.5
-    return report.t("properties_leak" if leaks else "properties_no_leak", auc=auc, ci=ci,
-                    above=fmt_num(r["auc"] - 0.5, 3))
+    squash = "aspect_ratio" not in r["constant"]  # the square squash matters only where the shapes differ
+    key = ("properties_leak" if squash else "properties_leak_sizes") if leaks else "properties_no_leak"
+    return report.t(key, auc=auc, ci=ci, above=fmt_num(r["auc"] - 0.5, 3))
 
 
 def show_properties(report: Report) -> None:
@@ -211,5 +212,5 @@ def finding_sentences(report: Report) -> list[str]:
     out = shortcut_sentences(report)[:1]
     r = property_result(report)
     if r is not None:
-        out.append(property_sentence(report, r))
+        out.append(report.t("properties_finding", sentence=property_sentence(report, r)))
     return out

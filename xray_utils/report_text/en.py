@@ -161,6 +161,9 @@ EN = {
     "properties_leak": "Its test ROC-AUC is {auc} {ci}: the label leaks through image properties, {above} above "
                        "chance, and a network can read them too (the homework's square squash turns the aspect "
                        "ratio into shape).",
+    "properties_leak_sizes": "Its test ROC-AUC is {auc} {ci}: the label leaks through image properties, {above} "
+                             "above chance, and a network can read them too.",
+    "properties_finding": "Image-property baseline (sizes, file size, intensity; not the disease): {sentence}",
     "properties_no_leak": "Its test ROC-AUC is {auc} {ci}: no leak through these properties is shown (the interval "
                           "reaches 0.5).",
     "properties_constant": "{names}: the same on every training image of this copy, so they cannot leak here.",

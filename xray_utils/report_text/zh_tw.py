@@ -148,6 +148,8 @@ ZH_TW = {
                         "（輸入標準化），以 {n_train} 張訓練影像訓練，在 {n_test} 張測試影像上評分。",
     "properties_leak": "其測試 ROC-AUC 為 {auc} {ci}：標籤經由影像屬性洩漏，高於機率水準 {above}，"
                        "網路也讀得到（作業的正方形壓縮把長寬比變成了形狀）。",
+    "properties_leak_sizes": "其測試 ROC-AUC 為 {auc} {ci}：標籤經由影像屬性洩漏，高於機率水準 {above}，網路也讀得到。",
+    "properties_finding": "影像屬性基準（尺寸、檔案大小、強度；非疾病）：{sentence}",
     "properties_no_leak": "其測試 ROC-AUC 為 {auc} {ci}：未顯示經由這些屬性的洩漏（區間涵蓋 0.5）。",
     "properties_constant": "{names}：在此份資料的每張訓練影像上皆相同，因此在這裡無法洩漏。",
     "prop_width": "原始寬度", "prop_height": "原始高度", "prop_aspect_ratio": "長寬比（寬 / 高）",
