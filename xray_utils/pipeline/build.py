@@ -134,8 +134,9 @@ def build_report(*, out: str | Path | None = None, lang: str = "en", kernel: str
     for plan in chosen:
         notebooks.check_parameters(plan.notebook, plan.parameters)
     states = {p.name: cell_state(p, force) for p in chosen}
-    for p in chosen:  # run folders before their executed notebook is written into them
-        RunDir(p.run_dir).adopt([p.executed.relative_to(p.run_dir).as_posix()])
+    for p in chosen:  # existing run folders list the executed notebook about to be written into them
+        if p.run_dir.exists():  # (a new one is made by notebooks.execute_notebook, when its turn comes)
+            RunDir(p.run_dir).adopt([p.executed.relative_to(p.run_dir).as_posix()])
     source = check_data_and_weights([p.cfg for p in chosen])
     log(f"data: {source}")
     log(f"runs ({len(chosen)} of {len(plans)} in the grid): {', '.join(p.name for p in chosen)} -> {out / 'runs'}")

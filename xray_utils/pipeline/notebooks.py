@@ -190,7 +190,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, kernel: str
     from papermill.exceptions import PapermillExecutionError
 
     check_parameters(notebook, parameters)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    if not output.parent.exists():  # a run's new folder: the tool's from the start (see runs.RunDir.adopt)
+        output.parent.mkdir(parents=True)
+        atomic.start_manifest(output.parent, "run")
     if output.is_symlink():  # papermill opens the path as it is: never write through a link
         output.unlink()
     atomic.record(output)  # a file the tool writes (the run's or report folder's manifest)
