@@ -106,7 +106,9 @@ def seed_sd(runs: Sequence) -> float | None:
 
 def gather(runs: Sequence, pairs: pd.DataFrame | None = None) -> Evidence:
     """The evidence of ``runs``; ``pairs`` (the report's pairwise comparisons) is computed when not given."""
-    full = [r for r in runs if r.config.train_fraction >= 1]
+    # the grid's largest training share (all of it unless a preset such as quick trains on less), as Report.runs
+    top = max((r.config.train_fraction for r in runs), default=1.0)
+    full = [r for r in runs if r.config.train_fraction >= top]
     kinds: dict[str, list] = {}
     for r in sorted(full, key=lambda r: r.config.seed):
         kinds.setdefault(r.config.run_kind, []).append(r)
