@@ -131,7 +131,10 @@ def test_numbers_are_formatted_one_way():
     assert report.fmt_pct(0.8393) == "83.93%"
     assert report.fmt_num(0.349) == "0.3490"
     assert report.fmt_metric("accuracy", 0.5) == "50.00%" and report.fmt_metric("roc_auc", 0.5) == "0.5000"
-    assert report.fmt_ci("sensitivity", [0.81, 0.9]) == "[81.00%, 90.00%]"
+    assert report.fmt_ci("sensitivity", [0.81, 0.9]) == "[81.0%, 90.0%]"  # bounds to the resampling's precision
+    assert report.fmt_ci("roc_auc", [0.91234, 1.0]) == "[0.912, 1.000]"
+    from xray_utils.report.html import fmt_threshold
+    assert (fmt_threshold(0.5), fmt_threshold(0.99995), fmt_threshold(1.0)) == ("0.500", "0.9999500", "1.000")
     assert report.fmt_p(0.00001) == "< 0.0001" and report.fmt_p(0.04567) == "0.0457"
     assert report.fmt_pp(-0.0123) == "-1.23" and report.fmt_metric("f1", None) == "n/a"
     # a difference that rounds to zero has no sign to give: "-0.00 pp" read as "slightly worse" in the report
@@ -164,7 +167,7 @@ def test_task_e_rows_carry_each_runs_metrics(root):
     for run, row in zip(r.runs, rows, strict=True):
         assert row["accuracy"].startswith(f'<span class="value">{100 * run.metrics["test"]["accuracy"]:.2f}%')
     youden = task_e.task_e_rows(r, "test_youden")
-    assert youden[0]["threshold"] == f'{r.runs[0].metrics["threshold_youden"]:.3f}'
+    assert youden[0]["threshold"] == report.html.fmt_threshold(r.runs[0].metrics["threshold_youden"])
 
 
 def test_header_says_plainly_when_weights_were_not_pretrained(root):
@@ -330,6 +333,7 @@ def test_hw3_row_only_on_kaggles_test_set_at_224_px(tmp_path):
     ref = task_e.task_e_rows(r)[-1]
     assert ref["_reference"] and ref["accuracy"] == "83.93%" and ref["loss"] == "0.3490"
     assert ref["run"] == "the earlier homework's model (HW3), reported, not computed here"
+    assert not any(row.get("_reference") for row in task_e.task_e_rows(r, "test_youden"))  # the 0.5 table only
     assert task_e.reference_left_out(r) is None
     assert any("HW3" in s for s in r.findings())
 
@@ -371,7 +375,7 @@ def result(name: str, accuracy: float, ci=(None, None), seed: int = 0, mode: str
 def test_a_lead_is_judged_against_the_intervals_with_one_seed():
     apart = Comparison("en", (result("a", 0.95, (0.92, 0.98)), result("b", 0.80, (0.75, 0.85), mode="frozen")))
     sentence = findings.best_sentence(apart, "accuracy")
-    assert sentence.startswith("Best accuracy: a with 95.00% (95% CI 92.00% to 98.00%).")
+    assert sentence.startswith("Best accuracy: a with 95.00% (95% CI 92.0% to 98.0%).")
     assert "exceeds the test-set sampling uncertainty" in sentence and "b (80.00%" in sentence
     close = Comparison("en", (result("a", 0.90, (0.84, 0.95)), result("b", 0.88, (0.82, 0.93), mode="frozen")))
     assert "intervals cannot tell them apart" in findings.best_sentence(close, "accuracy")
@@ -390,10 +394,17 @@ def test_a_lead_no_larger_than_the_spread_across_seeds_is_not_a_win():
     assert findings.verdict(cmp, significant[0]) == text("en", "significant_within_seeds")  # p alone is not enough
     assert findings.pair_summary(cmp)[1] == text("en", "pair_summary_seeds", w=0, k=1)
 
-    clear = Comparison("en", (result("a", 0.90), result("a-seed1", 0.91, seed=1),
-                              result("b", 0.80, mode="frozen"), result("b-seed1", 0.81, seed=1, mode="frozen")),
+    clear = Comparison("en", (result("a", 0.90, (0.86, 0.94)), result("a-seed1", 0.91, seed=1),
+                              result("b", 0.80, (0.75, 0.85), mode="frozen"),
+                              result("b-seed1", 0.81, seed=1, mode="frozen")),
                        (PairTest("a", "b", diff=0.1, lo=0.05, hi=0.15, p_holm=0.001),))
-    assert "larger than the spread across seeds (SD up to 0.71 pp)." in findings.best_sentence(clear, "accuracy")
+    assert "larger than the spread across seeds (SD up to 0.71 pp), and the 95% test-set intervals do not overlap" \
+        in findings.best_sentence(clear, "accuracy")
+    # beyond the seeds' spread but not beyond the test set's uncertainty: not a win
+    close = Comparison("en", (result("a", 0.90, (0.85, 0.95)), result("a-seed1", 0.91, seed=1),
+                              result("b", 0.87, (0.82, 0.92), mode="frozen"),
+                              result("b-seed1", 0.88, seed=1, mode="frozen")))
+    assert "within the test set's uncertainty" in findings.best_sentence(close, "accuracy")
     assert findings.verdict(clear, clear.pairs[0]) == text("en", "significant")
     assert text("en", "one_seed") not in findings.findings(clear)
 

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 from ..evaluate import ALPHA, seed_summary
 from ..report_text import text
 from . import banners
-from .html import fmt_mean_sd, fmt_metric, fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread
+from .html import fmt_bound, fmt_mean_sd, fmt_metric, fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread
 
 T = TypeVar("T")
 FINDING_METRICS = ("accuracy", "sensitivity", "specificity", "f1", "roc_auc")
@@ -198,19 +198,22 @@ def pair_summary(cmp: Comparison) -> list[str]:
 
 
 def _lead(cmp: Comparison, best: Kind, second: Kind, metric: str, lower_is_better: bool) -> str:
-    """The runner-up sentence: the lead judged against the spread across seeds, or else the intervals."""
+    """The runner-up sentence: the lead judged against the intervals (each kind's lowest seed's 95% test-set
+    interval) and, with several seeds, also against the spread across seeds: a lead is a win only when it
+    exceeds both."""
     spread = seed_spread(best, second, metric)
-    if spread is not None:
-        lead = abs(best.value(metric) - second.value(metric))
-        key = "lead_within_seeds" if lead <= spread else "lead_beyond_seeds"
-        return cmp.t(key, run=second.name, value=second.shown(metric), lead=fmt_spread(metric, lead),
-                     sd=fmt_spread(metric, spread))
     lo, hi = best.representative.ci.get(metric) or (None, None)
     lo2, hi2 = second.representative.ci.get(metric) or (None, None)
     known = None not in (lo, hi, lo2, hi2)
     separated = known and ((hi < lo2) if lower_is_better else (lo > hi2))
+    if spread is not None:  # beyond the seeds' spread is not enough: the test set's own uncertainty too
+        lead = abs(best.value(metric) - second.value(metric))
+        key = ("lead_within_seeds" if lead <= spread else "lead_beyond_seeds" if separated
+               else "lead_beyond_seeds_within_test")
+        return cmp.t(key, run=second.name, value=second.shown(metric), lead=fmt_spread(metric, lead),
+                     sd=fmt_spread(metric, spread), lo=fmt_bound(metric, lo2), hi=fmt_bound(metric, hi2))
     return cmp.t("lead_exceeds" if separated else "lead_within", run=second.name, value=second.shown(metric),
-                 lo=fmt_metric(metric, lo2), hi=fmt_metric(metric, hi2))
+                 lo=fmt_bound(metric, lo2), hi=fmt_bound(metric, hi2))
 
 
 def best_sentence(cmp: Comparison, metric: str, lower_is_better: bool = False) -> str:
@@ -229,8 +232,8 @@ def best_sentence(cmp: Comparison, metric: str, lower_is_better: bool = False) -
         out = [cmp.t(key + "_seeds", metric=label, run=best.name, value=best.shown(metric), n=len(best.runs))]
     else:
         lo, hi = best.representative.ci.get(metric) or (None, None)
-        out = [cmp.t(key, metric=label, run=best.name, value=best.shown(metric), lo=fmt_metric(metric, lo),
-                     hi=fmt_metric(metric, hi))]
+        out = [cmp.t(key, metric=label, run=best.name, value=best.shown(metric), lo=fmt_bound(metric, lo),
+                     hi=fmt_bound(metric, hi))]
     if len(ranked) > 1:
         second = ranked[1]
         out.append(_lead(cmp, best, second, metric, lower_is_better))

@@ -16,12 +16,8 @@ import numpy as np
 from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 
-from .. import plots
+from .. import metrics, plots
 from ..report_text import FONT_FAMILY
-
-RATE_METRICS = ("accuracy", "sensitivity", "specificity", "precision", "npv")
-TABLE_METRICS = ("accuracy", "loss", "sensitivity", "specificity", "f1", "roc_auc")  # Task E columns
-
 
 # ----------------------------------------------------------------------------------------------------
 # numbers as text (the only place numbers are formatted)
@@ -39,16 +35,21 @@ def fmt_num(v: float | None, digits: int = 4) -> str:
     return "n/a" if _missing(v) else f"{v:.{digits}f}"
 
 
+def is_rate(metric: str) -> bool:
+    """A metric shown as a percentage: the registry's ``fmt`` "pct" (accuracy, sensitivity, ...)."""
+    return metric in metrics.METRICS and metrics.METRICS[metric].fmt == "pct"
+
+
 def fmt_metric(metric: str, v: float | None) -> str:
-    """accuracy-like rates as percentages (83.93%), everything else with 4 decimals (0.3490)."""
-    return fmt_pct(v) if metric in RATE_METRICS else fmt_num(v)
+    """A registered metric as its ``fmt`` says: rates as percentages (83.93%), the rest with 4 decimals (0.3490)."""
+    return fmt_pct(v) if is_rate(metric) else fmt_num(v)
 
 
 def fmt_spread(metric: str, sd: float | None) -> str:
     """A standard deviation in the metric's unit: percentage points for rates (1.20 pp), else 0.0123."""
     if _missing(sd):
         return "n/a"
-    return f"{100 * sd:.2f} pp" if metric in RATE_METRICS else fmt_num(sd)
+    return f"{100 * sd:.2f} pp" if is_rate(metric) else fmt_num(sd)
 
 
 def fmt_mean_sd(metric: str, mean: float | None, sd: float | None) -> str:
@@ -56,10 +57,28 @@ def fmt_mean_sd(metric: str, mean: float | None, sd: float | None) -> str:
     return fmt_metric(metric, mean) if _missing(sd) else f"{fmt_metric(metric, mean)} ± {fmt_spread(metric, sd)}"
 
 
+CI_DIGITS = {"pct": 1, "num": 3}  # an interval bound's decimals: its Monte Carlo error is ~0.05 pp / ~0.0005
+
+
+def fmt_bound(metric: str, v: float | None) -> str:
+    """An interval bound, to the precision the resampling supports: 81.3% (rates), 0.912 (the rest)."""
+    return fmt_pct(v, CI_DIGITS["pct"]) if is_rate(metric) else fmt_num(v, CI_DIGITS["num"])
+
+
+def fmt_threshold(t: float | None) -> str:
+    """A probability threshold with the digits that tell it from 0 and 1 and from its neighbours: 0.500,
+    0.99995 (never "1.000" for a threshold below 1)."""
+    if _missing(t):
+        return "n/a"
+    gap = min(t, 1.0 - t)
+    digits = 3 if gap >= 1e-3 or gap <= 0 else min(12, int(np.ceil(-np.log10(gap))) + 2)
+    return f"{t:.{digits}f}"
+
+
 def fmt_ci(metric: str, ci: Sequence[float] | None) -> str:
     if not ci or any(c is None for c in ci):
         return ""
-    return f"[{fmt_metric(metric, ci[0])}, {fmt_metric(metric, ci[1])}]"
+    return f"[{fmt_bound(metric, ci[0])}, {fmt_bound(metric, ci[1])}]"
 
 
 def fmt_p(p: float | None) -> str:

@@ -9,15 +9,14 @@ memory from the run's data (history.csv, metrics.json's confusion matrix) in the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
 
 from .. import plots
 from ..config import RunConfig
 from ..report_text import text
 from ..runs import Run, RunDir, load_run
-from .html import TABLE_METRICS, fmt_num, heading, metric_cell, png_bytes, show_html, show_png, table_html
+from . import task_e
+from .html import heading, png_bytes, show_html, show_png, table_html
 
-FIGURES = ("curves.png", "confusion.png")
 CONFUSION_WIDTH = 340  # CSS pixels: a 2x2 matrix needs no more than a third of the page
 
 
@@ -31,32 +30,14 @@ def save_run_figures(run_dir: str | Path, lang: str = "en") -> tuple[Path, Path]
     rd = RunDir(run_dir)
     run = load_run(rd.path)
     curves, confusion = _draw(run, lang)
-    return (plots.save(curves, rd.figures / FIGURES[0]), plots.save(confusion, rd.figures / FIGURES[1]))
+    curves_png, confusion_png = rd.figure_files
+    return plots.save(curves, curves_png), plots.save(confusion, confusion_png)
 
 
 def run_figure_pngs(run: Run, lang: str = "en") -> tuple[bytes, bytes]:
     """(curves, confusion) as PNG bytes, drawn in memory from the run's data with labels in ``lang``."""
     curves, confusion = _draw(run, lang)
     return png_bytes(curves), png_bytes(confusion)
-
-
-def metric_columns(lang: str, threshold: bool = False) -> list[tuple[str, str]]:
-    cols = [("run", text(lang, "col_run"))]
-    if threshold:
-        cols.append(("threshold", text(lang, "col_threshold")))
-    return cols + [(m, text(lang, f"metric_{m}")) for m in TABLE_METRICS]
-
-
-def metric_rows(runs: Sequence[Run], which: str) -> list[dict]:
-    """One row per run of ``metrics[which]`` ("test" or "test_youden") with CI cells."""
-    rows = []
-    for run in runs:
-        m = run.metrics[which]
-        row = {"run": run.name, "threshold": fmt_num(m.get("threshold"), 3)}
-        for metric in TABLE_METRICS:
-            row[metric] = metric_cell(metric, m.get(metric), m.get("ci", {}).get(metric))
-        rows.append(row)
-    return rows
 
 
 # RunConfig fields that only matter in some runs (the others always apply), and fields that never change a
@@ -96,4 +77,4 @@ def show_run(run_dir: str | Path, lang: str = "en") -> None:
     show_png(confusion.read_bytes(), width=CONFUSION_WIDTH)
     run = load_run(run_dir)
     show_html(heading(text(lang, "h_run_summary"), 3)
-              + table_html(metric_rows([run], "test"), metric_columns(lang), "run-metrics", metric_cells=TABLE_METRICS))
+              + task_e.run_table(run, lang))

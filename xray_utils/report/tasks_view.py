@@ -1,8 +1,8 @@
-"""Tasks B to E: each run's training, the runs overlaid, the test tables, and the spread across seeds.
+"""Tasks B to D and the seeds: each run's training, the runs overlaid, and the spread across seeds.
 
 Runs of one kind ("<backbone>-<mode>") that differ only in the seed are repeats: Task B/C shows the kind's
-first seed, Task D draws the mean over seeds with the range as a band, Task E lists every run, and the
-seeds section gives mean ± SD with each seed's value.
+first seed, Task D draws the mean over seeds with the range as a band (Task E, every run's test metrics, is
+``task_e``), and the seeds section gives mean ± SD with each seed's value.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from .. import plots
 from ..evaluate import seed_summary
 from .findings import SEED_METRICS
 from .html import (
-    TABLE_METRICS,
     Raw,
     fmt_mean_sd,
     fmt_metric,
     fmt_num,
-    fmt_pct,
     heading,
     paragraph,
     show_figure,
@@ -27,10 +25,9 @@ from .html import (
     show_png,
     table_html,
 )
-from .run_view import CONFUSION_WIDTH, metric_columns, metric_rows, run_figure_pngs
-from .statistics_view import bootstrap_sentence
+from .run_view import CONFUSION_WIDTH, run_figure_pngs
 
-if TYPE_CHECKING:  # the Report imports this module
+if TYPE_CHECKING:  # the model this section reads (sections.Report calls it; core imports no section)
     from .core import Report
 
 
@@ -69,46 +66,6 @@ def show_task_d(report: Report) -> None:
                                     lang=report.lang))
     show_figure(plots.roc_pr_spread({kind: [(r.y, r.p) for r in runs] for kind, runs in report.kinds.items()},
                                     legend_labels(report), lang=report.lang))
-
-
-# ----------------------------------------------------------------------------------------------------
-# Task E
-
-
-def reference_row(report: Report) -> dict | None:
-    """The earlier homework's reported numbers, only where its setting matches (``Report.reference_mismatches``)."""
-    ref = report.reference
-    if ref is None or report.reference_mismatches():
-        return None
-    return {"run": report.t("reference_row", name=ref.name, note=report.t("reference_note")), "_reference": True,
-            "accuracy": fmt_pct(ref.accuracy), "loss": fmt_num(ref.loss)}
-
-
-def reference_left_out(report: Report) -> str | None:
-    """Why the reference row is not in the table (None when it is, or when there is no reference)."""
-    ref, why = report.reference, report.reference_mismatches()
-    if ref is None or not why:
-        return None
-    return report.t("reference_left_out", name=ref.name, acc=fmt_pct(ref.accuracy), loss=fmt_num(ref.loss),
-                    note=report.t("reference_note"), why=report.t("list_sep").join(why))
-
-
-def task_e_rows(report: Report, which: str = "test") -> list[dict]:
-    ref = reference_row(report)
-    return metric_rows(report.runs, which) + ([ref] if ref else [])
-
-
-def show_task_e(report: Report) -> None:
-    left_out = reference_left_out(report)
-    show_html(heading(report.t("h_task_e"), 2, "task-e")
-              + paragraph(report.t("task_e_intro", method=bootstrap_sentence(report)))
-              + heading(report.t("h_task_e_05"), 3)
-              + table_html(task_e_rows(report, "test"), metric_columns(report.lang), "task-e-05",
-                           metric_cells=TABLE_METRICS)
-              + (paragraph(left_out) if left_out else "")
-              + heading(report.t("h_task_e_youden"), 3) + paragraph(report.t("task_e_youden_intro"))
-              + table_html(task_e_rows(report, "test_youden"), metric_columns(report.lang, threshold=True),
-                           "task-e-youden", metric_cells=TABLE_METRICS))
 
 
 # ----------------------------------------------------------------------------------------------------

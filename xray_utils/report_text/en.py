@@ -97,11 +97,18 @@ EN = {
     "first_seed_shown": "Seed {seed} shown, the first of {n}; the seeds section and Task D show them all.",
     "task_e_intro": "Test-set metrics with 95% bootstrap confidence intervals in brackets ({method}). Sensitivity "
                     "is recall of PNEUMONIA, specificity recall of NORMAL.",
-    "bootstrap_patient": "patients resampled within class: {units} patients, {n} resamples",
+    "bootstrap_patient": "patients resampled with replacement within their stratum (all images NORMAL, all "
+                         "PNEUMONIA, or, for a patient holding both labels, a stratum of its own): {units} patients, "
+                         "{n} resamples",
     "bootstrap_image": "images resampled: {units} images, {n} resamples",
     "unit_patient": "patient", "unit_image": "image",
     "task_e_youden_intro": "The same at each run's Youden threshold (maximal sensitivity + specificity - 1), "
-                           "chosen on the validation set, never on the test set.",
+                           "chosen on the validation set, never on the test set, halfway between the best ROC "
+                           "point's score and the next lower validation score. HW3 reported no such threshold: "
+                           "its row is in the 0.5 table only.",
+    "youden_few": "The validation set these thresholds were chosen on holds only {normal} NORMAL and {pneumonia} "
+                  "PNEUMONIA images (fewer than {limit} of a class): the thresholds are a noisy choice, and the "
+                  "numbers below may not carry over to other data.",
     "reference_note": "reported, not computed here",
     "reference_row": "the earlier homework's model ({name}), {note}",
     "reference_left_out": "The earlier homework's model ({name}: {acc} accuracy, loss {loss}; {note}) is left out of "
@@ -115,8 +122,15 @@ EN = {
                    "accuracy difference (first minus second run) has a paired bootstrap 95% interval ({method}), "
                    "and the verdict comes from a paired sign-flip permutation test over {unit}s, Holm-corrected "
                    "for the {m} comparisons.",
-    "stats_mcnemar": "McNemar's exact test is shown beside it for reference only: it treats every image as an "
-                     "independent case, so where a patient has several images its p-values are too small.",
+    "stats_mcnemar": "McNemar's exact test is shown beside it for reference only, raw and Holm-adjusted like the "
+                     "paired test (compare raw with raw: Holm multiplies both): it treats every image as an "
+                     "independent case, so where a patient has several images its p-values are too small; with one "
+                     "image per patient the two raw p-values are equal. The ROC-AUC difference has its own paired "
+                     "test ({unit}s resampled; p from the difference over its bootstrap standard error), "
+                     "Holm-corrected over the pairs.",
+    "stats_mnist": "PneumoniaMNIST publishes no patient ids, so every image counts as its own patient here; its 624 "
+                   "test images are known to come from about 427 patients, so these image-level intervals are too "
+                   "narrow and the p-values too small. Its validation split is MedMNIST's own, not made by patient.",
     "stats_seeds": "Each kind is represented here by its lowest seed; a difference no larger than the spread "
                    "across seeds (see the seeds section) is not called a win, whatever its p-value.",
     "gradcam_intro": "Grad-CAM of the PNEUMONIA score on the same {n} test images for every run (chosen once from "
@@ -213,7 +227,10 @@ EN = {
     "lead_within_seeds": "Its lead over {run} ({value}) is {lead}, no larger than the spread across seeds (SD up "
                          "to {sd}): not a win.",
     "lead_beyond_seeds": "Its lead over {run} ({value}) is {lead}, larger than the spread across seeds (SD up to "
-                         "{sd}).",
+                         "{sd}), and the 95% test-set intervals do not overlap ({run}: {lo} to {hi}).",
+    "lead_beyond_seeds_within_test": "Its lead over {run} ({value}) is {lead}, larger than the spread across seeds "
+                                     "(SD up to {sd}) but within the test set's uncertainty (the 95% intervals "
+                                     "overlap; {run}: {lo} to {hi}): not shown to be a win.",
     "lead_within": "Its interval overlaps that of the runner-up, {run} ({value}, {lo} to {hi}): the two separate "
                    "intervals cannot tell them apart (a paired test on the same images is sharper).",
     "tie": "{runs} tie on {metric} at {value}.",
@@ -336,7 +353,8 @@ EN = {
     "col_size": "size (MB)", "col_top1": "ImageNet top-1",
     "col_threshold": "threshold", "col_brier": "Brier score", "col_ece": "ECE",
     "col_pair": "pair", "col_diff": "accuracy difference (pp)", "col_p_mcnemar": "McNemar p (independent images)",
-    "col_p_holm": "p (paired, Holm)",
+    "col_p_holm": "paired sign-flip p: raw / Holm", "col_p_mcnemar_both": "McNemar p: raw / Holm",
+    "col_auc_diff": "ROC-AUC difference", "col_p_auc": "ROC-AUC p: raw / Holm",
     "col_verdict": "at 0.05",
     "metric_accuracy": "accuracy", "metric_loss": "loss", "metric_sensitivity": "sensitivity",
     "metric_specificity": "specificity", "metric_precision": "precision", "metric_npv": "NPV", "metric_f1": "F1",
@@ -382,7 +400,8 @@ EN = {
                "averaged {rise_pct} above it, under the rule's {mild}%: no overfitting.",
     "of_rising": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epochs "
                  "averaged {rise} ({rise_pct}) above it while training loss fell by {train_fall}: {grade} overfitting.",
-    "of_noise": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} epoch(s) "
+    "of_noise": "{run}: validation loss bottomed out at epoch {epoch} of {epochs} ({value}); the last {window} "
+                "epoch(s) "
                 "averaged {rise_pct} above it, but only {rise} in absolute terms, within its noise ({noise}): no "
                 "overfitting.",
     "of_unstable": "{run}: validation loss rose {rise_pct} above its minimum (epoch {epoch}), but training loss did "
@@ -398,7 +417,8 @@ EN = {
     "of_summary_none": "By this rule, none of the {n} runs overfits.",
     # the homework's claims (report/claims_view.py)
     "h_claims": "The homework's claims",
-    "cl_intro": "Each conclusion of the seed report, tested on these runs. Verdicts: supported (the data show it beyond "
+    "cl_intro": "Each conclusion of the seed report, tested on these runs. Verdicts: supported (the data show it "
+                "beyond "
                 "their uncertainty), not supported (the data show the opposite, or the effect the claim needs is "
                 "absent), inconclusive (the differences stay within the uncertainty), not tested (these runs cannot "
                 "test it; what would is named). Accuracy differences come from the paired patient-level test "

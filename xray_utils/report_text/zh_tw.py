@@ -90,11 +90,16 @@ ZH_TW = {
     "first_seed_shown": "此處顯示亂數種子 {seed}（共 {n} 個中的第一個）；亂數種子一節與任務 D 顯示全部種子。",
     "task_e_intro": "測試集指標，括號內為 95% bootstrap 信賴區間（{method}）。"
                     "敏感度為 PNEUMONIA 的召回率，特異度為 NORMAL 的召回率。",
-    "bootstrap_patient": "在各類別內對病患重抽樣：{units} 位病患，{n} 次重抽樣",
+    "bootstrap_patient": "在各層內對病患有放回重抽樣（全為 NORMAL、全為 PNEUMONIA，或同時具有兩種標籤的病患自成一層）："
+                         "{units} 位病患，{n} 次重抽樣",
     "bootstrap_image": "對影像重抽樣：{units} 張影像，{n} 次重抽樣",
     "unit_patient": "病患", "unit_image": "影像",
     "task_e_youden_intro": "相同指標，改用各執行的 Youden 門檻值（使敏感度 + 特異度 - 1 最大），"
-                           "此門檻值在驗證集上選出，從未使用測試集。",
+                           "此門檻值在驗證集上選出，從未使用測試集，取最佳 ROC 點的分數與下一個較低驗證分數的中點。"
+                           "HW3 未報告此門檻值：其列只出現在 0.5 的表格中。",
+    "youden_few": "選出這些門檻值的驗證集只有 {normal} 張 NORMAL 與 {pneumonia} 張 PNEUMONIA 影像（某一類少於 {limit} "
+                  "張）："
+                  "門檻值的選擇雜訊大，以下數字未必適用於其他資料。",
     "reference_note": "為報告值，非本專案計算",
     "reference_row": "先前作業的模型（{name}），{note}",
     "reference_left_out": "先前作業的模型（{name}：準確率 {acc}，損失 {loss}；{note}）未列入表格：它是在 Kaggle 測試集"
@@ -108,8 +113,13 @@ ZH_TW = {
                    "對 "
                    "bootstrap 95% 信賴區間（{method}），判定則來自以{unit}為單位的成對符號翻轉置換檢定，"
                    "並針對 {m} 組比較做 Holm 校正。",
-    "stats_mcnemar": "旁列的 McNemar 精確檢定僅供參考：它把每張影像視為獨立個案，因此當一位病患有多張影像時，其 p 值會"
-                     "偏小。",
+    "stats_mcnemar": "旁列的 McNemar 精確檢定僅供參考，與成對檢定一樣列出原始與 Holm 校正的 p 值（請原始對原始比較："
+                     "Holm 對兩者都會放大）：它把每張影像視為獨立個案，因此當一位病患有多張影像時，其 p 值會偏小；"
+                     "每位病患"
+                     "只有一張影像時，兩者的原始 p 值相同。ROC-AUC 的差異另有成對檢定（對{unit}重抽樣；p 值由差異除以其"
+                     "bootstrap 標準誤而得），並對各組比較做 Holm 校正。",
+    "stats_mnist": "PneumoniaMNIST 未公布病患編號，因此此處每張影像都視為一位病患；已知其 624 張測試影像約來自 427 位"
+                   "病患，所以這些以影像為單位的區間過窄、p 值過小。其驗證集是 MedMNIST 原有的切分，並非依病患切分。",
     "stats_seeds": "此處每種類型以其最小的亂數種子代表；差異若不大於各種子間的離散程度（見亂數種子一節），"
                    "無論 p 值為何都不算勝出。",
     "gradcam_intro": "每次執行在相同 {n} 張測試影像上 PNEUMONIA 分數的 Grad-CAM（由所有執行的預測一次選出，涵蓋{kinds}"
@@ -188,7 +198,12 @@ ZH_TW = {
     "lead_exceeds": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）不重疊：領先幅度超過測試集的抽樣不確定性"
                     "（每種各只訓練一次：未衡量不同亂數種子間的差異）。",
     "lead_within_seeds": "它領先 {run}（{value}）{lead}，不大於各亂數種子間的離散程度（標準差最高 {sd}）：不算勝出。",
-    "lead_beyond_seeds": "它領先 {run}（{value}）{lead}，大於各亂數種子間的離散程度（標準差最高 {sd}）。",
+    "lead_beyond_seeds": "它領先 {run}（{value}）{lead}，大於各亂數種子間的離散程度（標準差最高 {sd}），"
+                         "且兩者在測試集上的"
+                         " 95% 區間不重疊（{run}：{lo} 至 {hi}）。",
+    "lead_beyond_seeds_within_test": "它領先 {run}（{value}）{lead}，大於各亂數種子間的離散程度（標準差最高 {sd}），"
+                                     "但仍在"
+                                     "測試集的不確定性之內（95% 區間重疊；{run}：{lo} 至 {hi}）：不能算勝出。",
     "lead_within": "其信賴區間與第二名 {run}（{value}，{lo} 至 {hi}）重疊：僅憑各自的信賴區間無法區分兩者（在相同影像上"
                    "的成對檢定更靈敏）。",
     "tie": "{runs} 的{metric}同為 {value}。",
@@ -294,7 +309,8 @@ ZH_TW = {
     "col_size": "大小（MB）", "col_top1": "ImageNet top-1",
     "col_threshold": "門檻值", "col_brier": "Brier 分數", "col_ece": "ECE",
     "col_pair": "比較組", "col_diff": "準確率差異（百分點）", "col_p_mcnemar": "McNemar p（假設影像獨立）",
-    "col_p_holm": "p（成對，Holm）",
+    "col_p_holm": "成對符號翻轉 p：原始 / Holm", "col_p_mcnemar_both": "McNemar p：原始 / Holm",
+    "col_auc_diff": "ROC-AUC 差異", "col_p_auc": "ROC-AUC p：原始 / Holm",
     "col_verdict": "0.05 水準",
     "metric_accuracy": "準確率", "metric_loss": "損失", "metric_sensitivity": "敏感度",
     "metric_specificity": "特異度", "metric_precision": "精確度", "metric_npv": "陰性預測值", "metric_f1": "F1",
@@ -320,8 +336,10 @@ ZH_TW = {
     "h_overfitting": "過擬合：由訓練曲線量化",
     "of_rule": "判定規則：若最後 {window} 個 epoch（最小值之後若不足此數，則取其後所有 epoch，至少 {min_after} 個）的平"
                "均"
-               "驗證損失比其最小值高出 {mild}% 以上，且上升幅度大於驗證損失本身的雜訊（以病人為單位的標準誤的 {ses} 倍，"
-               "取自 val_predictions.csv，且至少 {min_abs}），同時訓練損失仍持續下降，即判定為過擬合；高出 {strong}% 以上為明顯過"
+               "驗證損失比其最小值高出 {mild}% 以上，且上升幅度大於驗證損失本身的雜訊（以病人為單位的標準誤的 {ses} "
+               "倍，"
+               "取自 val_predictions.csv，且至少 {min_abs}），同時訓練損失仍持續下降，即判定為過擬合；高出 {strong}% "
+               "以上為明顯過"
                "擬合。"
                "訓練曲線上的星號標示各次執行驗證損失的最小值。",
     "of_caveat": "訓練損失與準確率是每個 epoch 期間的移動平均，且開啟資料增強與 dropout；驗證則在 epoch 結束後、不使用"
@@ -355,11 +373,15 @@ ZH_TW = {
     "of_summary_none": "依此規則，{n} 次執行都沒有過擬合。",
     # the homework's claims (report/claims_view.py)
     "h_claims": "作業的結論",
-    "cl_intro": "逐一以這些執行檢驗原報告的各項結論。判定：支持（資料顯示此結論且超出其不確定性）、不支持（資料顯示相反，"
+    "cl_intro": "逐一以這些執行檢驗原報告的各項結論。判定：支持（資料顯示此結論且超出其不確定性）、"
+                "不支持（資料顯示相反，"
                 "或結論所需的效果不存在）、無法判定（差異仍在不確定性之內）、未檢驗（這些執行無法檢驗；並說明需要什麼）。"
-                "準確率的差異來自以病人為單位的成對檢定（Holm 校正，低於 {alpha} 為顯著；有多個亂數種子時，各種子的平均必須"
-                "同向）；過擬合依過擬合一節的規則；「穩定」指沒有執行依該規則過擬合，且最後 {window} 個 epoch 的驗證準確率"
-                "（以及跨種子的測試準確率）標準差不超過 {limit}；HW3 的 {ref} 視為報告值、不附區間，且只在 Kaggle 測試資料夾、"
+                "準確率的差異來自以病人為單位的成對檢定（Holm 校正，低於 {alpha} 為顯著；有多個亂數種子時，"
+                "各種子的平均必須"
+                "同向）；過擬合依過擬合一節的規則；「穩定」指沒有執行依該規則過擬合，且最後 {window} 個 epoch "
+                "的驗證準確率"
+                "（以及跨種子的測試準確率）標準差不超過 {limit}；HW3 的 {ref} 視為報告值、不附區間，且只在 Kaggle "
+                "測試資料夾、"
                 "224 px 下比較。",
     "cl_scratch": "這些執行從隨機權重開始：判定關於從頭訓練，而非 ImageNet 遷移學習。",
     "cl_scratch_short": "（隨機初始權重：關於從頭訓練，而非遷移學習。）",
@@ -387,14 +409,16 @@ ZH_TW = {
     "cl_pair": "{a} 減 {b} {diff} [{lo}, {hi}]，{p}（Holm）",
     "cl_graded_run": "{run}：{grade}（驗證損失比最小值高 {rise}，雜訊門檻 {noise}）",
     "cl_ev_overfits": "{runs}；{n} 個可判定的執行中有 {k} 個依規則過擬合。",
-    "cl_other_settings": "這些執行使用 lr {lr}、weight decay {wd}、Dropout {dropout}，而非結論所說的 1e-4、0.002、0.5。",
+    "cl_other_settings": "這些執行使用 lr {lr}、weight decay {wd}、Dropout {dropout}，而非結論所說的 1e-4、0.002、"
+                         "0.5。",
     "cl_ev_stable": "準確率：{pair}：{accuracy}。穩定性：{stable}；最後 {window} 個 epoch 的驗證準確率標準差 {sds}"
                     "（上限 {limit}）；過擬合程度 {grades}。",
     "cl_acc_a": "{a} 較準確", "cl_acc_b": "{b} 較準確",
     "cl_acc_tie": "差異未超出不確定性",
     "cl_stable_yes": "穩定", "cl_stable_no": "不穩定", "cl_stable_unknown": "epoch 太少，無法判斷",
     "cl_seed_sd": "跨種子的測試準確率：標準差 {sd}。",
-    "cl_ev_frozen_overfit": "{backbone}：凍結 {n_frozen} 個中 {k_frozen} 個、微調 {n_finetune} 個中 {k_finetune} 個過擬合",
+    "cl_ev_frozen_overfit": "{backbone}：凍結 {n_frozen} 個中 {k_frozen} 個、微調 {n_finetune} 個中 {k_finetune} "
+                            "個過擬合",
     "cl_ev_best": "測試準確率（跨種子平均）：{accuracy}。成對檢定：{pairs}。",
     "cl_ev_learning": "{small} 對 {deep}：{n1} 張訓練影像時 {a1} 對 {b1}，{n2} 張時 {a2} 對 {b2}：{state}",
     "cl_ev_hw3": "{run}：測試準確率 {acc}（95% 區間 {lo} 至 {hi}），HW3 報告值 {ref}。",
@@ -439,7 +463,7 @@ ZH_TW = {
     "lc_verdict_contradicted": "與此資料相反（順序反轉且超出不確定性）",
 }
 
-# Task A's architecture descriptions; English ones live beside the models (models.DESCRIPTIONS).
+# Task A's architecture descriptions; English ones live beside the models (models.SPECS).
 DESCRIPTIONS_ZH_TW = {
     "resnet18": "ResNet-18 以殘差區塊堆疊 3x3 卷積與批次正規化：每個區塊學習一個修正量 F(x)，經由恆等捷徑加回輸入，"
                 "使梯度能傳到前面的層，深層網路也能穩定訓練。四個階段依序將解析度減半、通道數加倍（64 至 512），"
