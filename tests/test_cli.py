@@ -25,8 +25,11 @@ def fit_calls(monkeypatch):
 @pytest.fixture
 def report_calls(monkeypatch):
     calls = []
-    monkeypatch.setattr(build, "build_report", lambda **kw: calls.append(kw) or build.ReportResult(None, None, None))
-    monkeypatch.setattr(pipeline, "build_report", build.build_report)
+    fake = lambda **kw: calls.append(kw) or build.ReportResult(None, None, None)  # noqa: E731
+    # the lazy package first: monkeypatch keeps the value it finds to restore it, and pipeline would find
+    # (and keep for good) build's fake if build were patched first
+    monkeypatch.setattr(pipeline, "build_report", fake)
+    monkeypatch.setattr(build, "build_report", fake)
     return calls
 
 
