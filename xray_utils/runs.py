@@ -30,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -427,6 +427,18 @@ def damage(path: str | Path) -> str | None:
         if isinstance(expected, int) and rows != expected:
             return f"{file.name} has {rows} rows, metrics say {expected}"
     return None
+
+
+def readable_runs(paths: Iterable[str | Path]) -> list[Run]:
+    """The runs among ``paths`` that load; an unreadable one is left out (the report itself names it): what
+    report.json's summaries (banners, claims) are computed from."""
+    runs = []
+    for path in paths:
+        try:
+            runs.append(load_run(path))
+        except (XrayError, OSError, ValueError, KeyError, TypeError):
+            continue
+    return runs
 
 
 def collect(root: str | Path) -> list[Run]:

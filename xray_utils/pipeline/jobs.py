@@ -160,7 +160,8 @@ def run_parallel(plans: list[RunPlan], jobs: int, kernel: str, log: Log, stream:
 
 
 def _start(plan: RunPlan, slot: Slot, kernel: str, lines: queue.Queue) -> _Job:
-    plan.executed.parent.mkdir(parents=True, exist_ok=True)
+    # the run folder is made by the worker's execute_notebook, with its manifest (an empty folder made here
+    # would hold the executed notebook before any manifest, and the run would refuse it as not the tool's)
     proc = subprocess.Popen(notebooks.worker_command(plan.notebook, plan.executed, plan.parameters, kernel),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
                             env=slot.env(), start_new_session=True)  # its own process group, stopped as one

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from ..report_text import text
-from ..runs import Run, load_run
+from ..runs import Run, readable_runs
 from .html import banner
 
 BANNERS = ("synthetic", "random_weights", "degenerate_runs")  # report.json's "banners", in this order
@@ -72,12 +72,7 @@ def shown(runs: Sequence[Run]) -> list[str]:
 def shown_for(run_dirs: Iterable[str | Path]) -> list[str]:
     """``shown`` for the run directories of a built report (what the pipeline writes to report.json); a
     directory that cannot be read is left out (the report itself says why)."""
-    runs = []
-    for path in run_dirs:
-        try:
-            runs.append(load_run(path))
-        except Exception:  # noqa: BLE001 - an unreadable run is the report's error to show, not report.json's
-            continue
+    runs = readable_runs(run_dirs)
     return shown(runs) if runs else []
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import claims, overfitting
 from ..report_text import text
-from ..runs import load_run
+from ..runs import readable_runs
 from .html import fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread, heading, paragraph, show_html, table_html
 
 
@@ -144,12 +144,7 @@ def report_json(run_dirs: Iterable[str | Path], lang: str = "en") -> dict:
     """report.json's "claims" (``claims.as_dicts``: id, claim, verdict, text in ``lang``) and "overfitting"
     ({run: "none" | "mild" | "strong", or "n/a" with too few epochs}) for the run directories of a built
     report; unreadable runs are left out, as the banners do."""
-    runs = []
-    for path in run_dirs:
-        try:
-            runs.append(load_run(path))
-        except Exception:  # noqa: BLE001 - an unreadable run is the report's error to show, not report.json's
-            continue
+    runs = readable_runs(run_dirs)
     if not runs:
         return {"claims": [], "overfitting": {}}
     verdicts = claims.judge(runs)
