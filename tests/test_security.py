@@ -296,3 +296,17 @@ def test_an_error_that_stops_a_run_is_kept_in_its_train_log(tmp_path):
     with pytest.raises(XrayError), progress.RunLog(tmp_path / "train.log", out=lambda _m: None):
         raise XrayError("cannot write best.pt: no space left on here", "free some space")
     assert "error: cannot write best.pt: no space left on here" in (tmp_path / "train.log").read_text()
+
+
+def test_evaluate_s_data_fix_names_no_training_flag(tmp_path, monkeypatch, capsys):
+    """xray evaluate has no --data-dir: a missing dataset's fix points at the run's config.json instead."""
+    from xray_utils import training
+    from xray_utils.errors import DataError
+
+    def missing(_run_dir):
+        raise DataError("data/chest_xray not found", "pass --data-dir PATH, or download the Kaggle data")
+
+    monkeypatch.setattr(training, "evaluate_saved", missing)
+    assert cli.main(["evaluate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "data/chest_xray not found" in err and "config.json" in err and "--data-dir" not in err

@@ -217,8 +217,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from . import training
+    from .errors import DataError
 
-    metrics = training.evaluate_saved(args.run_dir)
+    try:
+        metrics = training.evaluate_saved(args.run_dir)
+    except DataError as e:  # its fix names a training flag; evaluate reads the data the run's config.json names
+        raise DataError(e.message, f"xray evaluate reads the data named in {args.run_dir}/config.json (dataset, "
+                        "data_dir): put it back there") from None
     print(training.summary_table(metrics))
     return EXIT_OK
 
