@@ -38,6 +38,7 @@ import pandas as pd
 
 from . import evaluate, learning_curves, overfitting
 from .config import BACKBONES
+from .runs import group_by_kind, task_e_runs
 
 IDS = ("resnet18_finetune_overfits", "squeezenet_finetune_stable", "frozen_less_overfitting", "frozen_lower_accuracy",
        "resnet18_finetune_best", "squeezenet_adapts_small_data", "squeezenet_not_below_hw3")
@@ -106,13 +107,8 @@ def seed_sd(runs: Sequence) -> float | None:
 
 def gather(runs: Sequence, pairs: pd.DataFrame | None = None) -> Evidence:
     """The evidence of ``runs``; ``pairs`` (the report's pairwise comparisons) is computed when not given."""
-    # the grid's largest training share (all of it unless a preset such as quick trains on less), as Report.runs
-    top = max((r.config.train_fraction for r in runs), default=1.0)
-    full = [r for r in runs if r.config.train_fraction >= top]
-    kinds: dict[str, list] = {}
-    for r in sorted(full, key=lambda r: r.config.seed):
-        kinds.setdefault(r.config.run_kind, []).append(r)
-    kinds = {k: kinds[k] for k in dict.fromkeys(r.config.run_kind for r in full)}
+    full = task_e_runs(runs)  # the runs Tasks B-E judge, as Report.runs
+    kinds = group_by_kind(full, lambda r: r.config.run_kind, lambda r: r.config.seed)
     if pairs is None:
         main = [members[0] for members in kinds.values()]
         pairs = evaluate.pairwise_comparisons({r.name: (r.y, r.p, 0.5) for r in main}, groups=main[0].patients) \

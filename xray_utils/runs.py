@@ -30,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -427,6 +427,25 @@ def damage(path: str | Path) -> str | None:
         if isinstance(expected, int) and rows != expected:
             return f"{file.name} has {rows} rows, metrics say {expected}"
     return None
+
+
+T = TypeVar("T")
+
+
+def task_e_runs(runs: Sequence[Run]) -> list[Run]:
+    """The runs of Tasks B-E: those on the grid's largest training share (all of it, unless a preset such as
+    quick trains every run on less); the smaller shares are learning-curve runs."""
+    top = max((r.config.train_fraction for r in runs), default=1.0)
+    return [r for r in runs if r.config.train_fraction >= top]
+
+
+def group_by_kind(runs: Iterable[T], kind: Callable[[T], str], seed: Callable[[T], int]) -> dict[str, list[T]]:
+    """The one grouping of runs into kinds: kind -> its runs, lowest seed first, the kinds in order of first
+    appearance (``Report.kinds``, the findings and the claims all use it)."""
+    out: dict[str, list[T]] = {}
+    for run in runs:
+        out.setdefault(kind(run), []).append(run)
+    return {k: sorted(members, key=seed) for k, members in out.items()}
 
 
 def readable_runs(paths: Iterable[str | Path]) -> list[Run]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from ..report_text import text
-from ..runs import Run, readable_runs
+from ..runs import Run, readable_runs, task_e_runs
 from .html import banner
 
 BANNERS = ("synthetic", "random_weights", "degenerate_runs")  # report.json's "banners", in this order
@@ -52,10 +52,7 @@ def degenerate_reasons(test: Mapping, ci: Mapping | None = None) -> list[str]:
 def degenerate_runs(runs: Sequence[Run]) -> dict[str, list[str]]:
     """run name -> its reasons, for the runs of Task E (the grid's largest training share) that are degenerate."""
     out = {}
-    top = max((r.config.train_fraction for r in runs), default=1.0)  # Task E's share (Report.runs)
-    for r in runs:
-        if r.config.train_fraction < top:
-            continue
+    for r in task_e_runs(runs):
         reasons = degenerate_reasons(r.metrics["test"])
         if reasons:
             out[r.name] = reasons

@@ -23,7 +23,7 @@ from .. import data, evaluate, metrics, settings
 from ..config import CLASS_NAMES
 from ..errors import XrayError
 from ..report_text import check_lang, text
-from ..runs import Run, collect, load_run
+from ..runs import Run, collect, group_by_kind, load_run, task_e_runs
 from . import banners, findings
 from .findings import Comparison, PairTest, Reference, RunResult
 
@@ -40,9 +40,9 @@ class Report:
         self.all_runs = list(runs)
         # Tasks B-E: the runs on the grid's largest training share (all of it, unless a preset such as quick
         # trains every run on less); the smaller shares are learning-curve runs
-        top = max((r.config.train_fraction for r in self.all_runs), default=1.0)
-        self.runs = [r for r in self.all_runs if r.config.train_fraction >= top]
-        self.learning_runs = [r for r in self.all_runs if r.config.train_fraction < top]
+        self.runs = task_e_runs(self.all_runs)
+        share = self.runs[0].config.train_fraction if self.runs else 1.0
+        self.learning_runs = [r for r in self.all_runs if r.config.train_fraction < share]
         if not self.runs:
             raise XrayError("no finished full-data runs to report on" if self.all_runs else
                             "no finished runs to report on", "train runs first: xray report, or notebooks 01/02")
@@ -88,7 +88,7 @@ class Report:
     @cached_property
     def kinds(self) -> dict[str, list[Run]]:
         """kind -> its full-data runs, lowest seed first (in the order the kinds first appear)."""
-        return findings.group_by_kind(self.runs, lambda r: r.config.run_kind, lambda r: r.config.seed)
+        return group_by_kind(self.runs, lambda r: r.config.run_kind, lambda r: r.config.seed)
 
     @property
     def main(self) -> list[Run]:

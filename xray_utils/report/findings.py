@@ -14,10 +14,11 @@ in the report's language. The rules a reader relies on:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Mapping, Sequence, TypeVar
 
 from ..evaluate import ALPHA, seed_summary
 from ..report_text import text
+from ..runs import group_by_kind
 from . import banners
 from .html import fmt_bound, fmt_mean_sd, fmt_metric, fmt_num, fmt_p_is, fmt_pct, fmt_pp, fmt_spread
 
@@ -106,15 +107,6 @@ class Kind:
     def shown(self, metric: str) -> str:
         s = self.summary(metric)
         return fmt_mean_sd(metric, s["mean"], s["sd"])
-
-
-def group_by_kind(runs: Iterable[T], kind: Callable[[T], str], seed: Callable[[T], int]) -> dict[str, list[T]]:
-    """The one grouping of runs into kinds (``Report.kinds`` and ``kinds``): kind -> its runs, lowest seed
-    first, the kinds in order of first appearance."""
-    out: dict[str, list[T]] = {}
-    for run in runs:
-        out.setdefault(kind(run), []).append(run)
-    return {k: sorted(members, key=seed) for k, members in out.items()}
 
 
 def kinds(cmp: Comparison) -> list[Kind]:
